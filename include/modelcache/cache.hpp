@@ -1,0 +1,78 @@
+// The public entry point: a Cache pulls model references into the local
+// content-addressed store and hands back snapshot directories.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "modelcache/error.hpp"
+
+namespace modelcache {
+
+enum class NetworkMode { kOnline, kOffline };
+
+struct Progress {
+  std::uint64_t bytes_done = 0;   // bytes downloaded so far in this pull
+  std::uint64_t bytes_total = 0;  // bytes this pull must download
+  int files_done = 0;
+  int files_total = 0;
+};
+
+struct PullOptions {
+  std::string revision;              // overrides the @REVISION of the ref; empty = ref's or default
+  std::vector<std::string> allow;    // globs; empty = everything
+  std::vector<std::string> ignore;   // globs; ignore wins over allow
+  std::optional<std::string> token;  // overrides HF_TOKEN / HUGGING_FACE_HUB_TOKEN
+  std::optional<NetworkMode> network;  // unset = from the environment (MODELCACHE_OFFLINE, HF_HUB_OFFLINE)
+  std::function<void(const Progress&)> on_progress;  // called from the pulling thread
+};
+
+struct SnapshotFile {
+  std::string path;  // relative to the snapshot directory
+  std::uint64_t size = 0;
+  std::string sha256;
+};
+
+struct Snapshot {
+  std::filesystem::path path;  // absolute snapshot directory
+  std::string model;           // canonical model id, e.g. "hf://org/name"
+  std::string snapshot_id;     // commit sha for the Hub, derived id for other origins
+  std::string revision;        // what the caller asked for (branch, tag or commit)
+  std::vector<SnapshotFile> files;  // the files selected by this pull
+  std::uint64_t bytes_total = 0;
+  std::uint64_t bytes_downloaded = 0;
+  double seconds = 0;
+};
+
+struct CacheOptions {
+  std::filesystem::path root;  // empty: MODELCACHE_HOME, MODEL_CACHE_DIR, INFERENCE_HOME, XDG, ~/.cache
+};
+
+class Cache {
+ public:
+  static Result<Cache> open(const CacheOptions& options = {});
+  Cache(Cache&&) noexcept;
+  Cache& operator=(Cache&&) noexcept;
+  ~Cache();
+
+  const std::filesystem::path& root() const;
+
+  // Makes every selected file of `ref` present and verified, then returns its snapshot.
+  Result<Snapshot> pull(std::string_view ref, const PullOptions& options = {});
+
+  // The snapshot directory when the selection is fully cached; never touches the network.
+  Result<Snapshot> cached(std::string_view ref, const PullOptions& options = {});
+
+ private:
+  struct Impl;
+  explicit Cache(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace modelcache

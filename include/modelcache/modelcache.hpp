@@ -1,0 +1,3 @@
+#pragma once
+#include "modelcache/cache.hpp"
+#include "modelcache/error.hpp"

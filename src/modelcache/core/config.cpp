@@ -1,0 +1,103 @@
+#include "core/config.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include "util/strings.hpp"
+
+namespace modelcache::core {
+
+namespace fs = std::filesystem;
+
+Result<fs::path> resolve_cache_root(const fs::path& root_override) {
+  fs::path root = root_override;
+  if (root.empty()) {
+    for (const char* var : {"MODELCACHE_HOME", "MODEL_CACHE_DIR", "INFERENCE_HOME"}) {
+      if (auto v = util::env(var)) {
+        root = *v;
+        break;
+      }
+    }
+  }
+  if (root.empty()) {
+    if (auto xdg = util::env("XDG_CACHE_HOME")) {
+      root = fs::path(*xdg) / "modelcache";
+    } else {
+      std::string home = util::env("HOME").value_or("");
+      if (home.empty()) {
+        if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_dir) home = pw->pw_dir;
+      }
+      if (home.empty()) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "cannot find a cache directory: set MODELCACHE_HOME (HOME is not set)");
+      }
+      root = fs::path(home) / ".cache" / "modelcache";
+    }
+  }
+  std::error_code ec;
+  fs::path abs = fs::absolute(root, ec);
+  if (ec) return fail(ErrorCode::kInvalidArgument, "bad cache directory " + root.string());
+  return abs.lexically_normal();
+}
+
+namespace {
+Status read_int(const char* name, auto& out, std::int64_t min, std::int64_t max) {
+  auto v = util::env(name);
+  if (!v) return {};
+  auto n = util::parse_int(*v);
+  if (!n || *n < min || *n > max) {
+    return fail(ErrorCode::kInvalidArgument, std::string(name) + "='" + *v + "' is not an integer in [" +
+                                                 std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+  using T = std::remove_reference_t<decltype(out)>;
+  if constexpr (std::is_arithmetic_v<T>) {
+    out = static_cast<T>(*n);
+  } else {
+    out = T(*n);
+  }
+  return {};
+}
+
+bool truthy(const char* name) {
+  auto v = util::env(name);
+  if (!v) return false;
+  std::string s = util::to_lower(*v);
+  return s == "1" || s == "true" || s == "yes" || s == "on";
+}
+}  // namespace
+
+Result<Config> Config::from_env(const fs::path& root_override) {
+  Config c;
+  auto root = resolve_cache_root(root_override);
+  if (!root) return std::unexpected(root.error());
+  c.root = *root;
+  if (auto e = util::env("HF_ENDPOINT")) {
+    c.hf_endpoint = *e;
+    while (!c.hf_endpoint.empty() && c.hf_endpoint.back() == '/') c.hf_endpoint.pop_back();
+  }
+  c.hf_token = util::env("HF_TOKEN");
+  if (!c.hf_token) c.hf_token = util::env("HUGGING_FACE_HUB_TOKEN");
+  if (truthy("MODELCACHE_OFFLINE") || truthy("HF_HUB_OFFLINE")) c.network = NetworkMode::kOffline;
+  auto& t = c.transfer;
+  for (auto s : {read_int("MODELCACHE_REF_TTL", c.ref_ttl, 0, 10LL * 365 * 86400),
+                 read_int("MODELCACHE_MAX_CONNECTIONS", t.max_connections, 1, 256),
+                 read_int("MODELCACHE_CONNECTIONS_PER_HOST", t.max_connections_per_host, 1, 64),
+                 read_int("MODELCACHE_MAX_ATTEMPTS", t.max_attempts, 1, 100),
+                 read_int("MODELCACHE_BACKOFF_MS", t.backoff_base, 0, 600000),
+                 read_int("MODELCACHE_STALL_TIMEOUT", t.stall_timeout, 1, 3600)}) {
+    if (!s) return std::unexpected(s.error());
+  }
+  if (auto v = util::env("MODELCACHE_MIN_SEGMENT")) {
+    auto n = util::parse_size(*v);
+    if (!n || *n < 65536) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "MODELCACHE_MIN_SEGMENT='" + *v + "' must be a size of at least 64KiB");
+    }
+    t.min_segment_bytes = *n;
+  }
+  if (auto v = util::env("SSL_CERT_FILE")) t.ca_bundle = *v;
+  else if (auto v2 = util::env("CURL_CA_BUNDLE")) t.ca_bundle = *v2;
+  return c;
+}
+
+}  // namespace modelcache::core

@@ -1,0 +1,41 @@
+// Settings from the environment, in one place. Every variable is documented in
+// the README's configuration table.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "modelcache/cache.hpp"
+#include "modelcache/error.hpp"
+
+namespace modelcache::core {
+
+struct TransferSettings {
+  int max_connections = 16;          // MODELCACHE_MAX_CONNECTIONS: all hosts together
+  int max_connections_per_host = 8;  // MODELCACHE_CONNECTIONS_PER_HOST
+  std::uint64_t min_segment_bytes = 16ull << 20;  // MODELCACHE_MIN_SEGMENT: smaller is not split
+  int max_attempts = 6;              // MODELCACHE_MAX_ATTEMPTS per request
+  std::chrono::milliseconds backoff_base{500};    // MODELCACHE_BACKOFF_MS: first retry delay
+  std::chrono::seconds stall_timeout{30};         // MODELCACHE_STALL_TIMEOUT: no byte for this long
+  std::chrono::seconds connect_timeout{15};
+  std::string ca_bundle;             // SSL_CERT_FILE / CURL_CA_BUNDLE
+};
+
+struct Config {
+  std::filesystem::path root;
+  std::string hf_endpoint = "https://huggingface.co";  // HF_ENDPOINT, no trailing '/'
+  std::optional<std::string> hf_token;                 // HF_TOKEN, HUGGING_FACE_HUB_TOKEN
+  NetworkMode network = NetworkMode::kOnline;          // MODELCACHE_OFFLINE=1, HF_HUB_OFFLINE=1
+  std::chrono::seconds ref_ttl{600};                   // MODELCACHE_REF_TTL (seconds)
+  TransferSettings transfer;
+
+  static Result<Config> from_env(const std::filesystem::path& root_override = {});
+};
+
+// MODELCACHE_HOME, MODEL_CACHE_DIR, INFERENCE_HOME, $XDG_CACHE_HOME/modelcache, ~/.cache/modelcache.
+Result<std::filesystem::path> resolve_cache_root(const std::filesystem::path& root_override = {});
+
+}  // namespace modelcache::core

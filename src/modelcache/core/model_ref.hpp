@@ -1,0 +1,39 @@
+// Parsing of model references: what the user types after `modelcache pull`.
+//   hf://ORG/NAME[@REV]            Hugging Face model repo (legacy hf://NAME too)
+//   hf://datasets/ORG/NAME[@REV]   Hugging Face dataset repo
+//   http(s)://host/path/file       one file over HTTP(S)
+//   file:///abs/dir, /abs/dir, ./rel/dir   a local directory (or single file)
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "modelcache/error.hpp"
+
+namespace modelcache::core {
+
+enum class RefKind { kHuggingFace, kHttp, kFile };
+enum class RepoType { kModel, kDataset };
+
+struct ModelRef {
+  RefKind kind = RefKind::kHuggingFace;
+  RepoType repo_type = RepoType::kModel;
+  std::string repo;      // hf: "org/name"; http: the URL; file: absolute path
+  std::string revision;  // hf: as given, "main" when absent; others: empty
+
+  // Stable id of the model, without revision: "hf://org/name", "hf://datasets/org/name",
+  // the URL, or "file:///abs/path". Two refs name the same model iff their ids are equal.
+  std::string id() const;
+  // Folder under models/: readable slug + '-' + 16 hex of sha256(id), so that two ids
+  // never share a folder even when their slugs collide (case, Unicode, punctuation).
+  std::string folder_name() const;
+  // "models" or "datasets": the Hub API path segment.
+  std::string_view hub_type_path() const;
+};
+
+Result<ModelRef> parse_ref(std::string_view text);
+
+// True for a full 40-hex git commit id: such a revision never moves.
+bool is_commit_hash(std::string_view revision);
+
+}  // namespace modelcache::core

@@ -1,0 +1,79 @@
+// The download engine: one libcurl multi handle drives every request of a pull.
+//
+// - Many files at once; files of at least 2 * min_segment_bytes are fetched as
+//   parallel ranged GETs. When a connection finishes its segment it takes over the
+//   upper half of the largest remaining range (aria2's policy), so a slow connection
+//   never holds up the end.
+// - Connection caps: max_connections in all, max_connections_per_host per host.
+// - Every response is checked: a ranged request must get 206 with a Content-Range
+//   that matches the request and the expected total size; a 200 to a ranged request
+//   means the origin ignores Range, and the file is fetched again as one stream.
+//   A body that ends early or runs long is an error for that segment (retried).
+// - Retries (net/retry.hpp) on connection errors, timeouts, 408/429/5xx, stalls.
+// - Bytes go to `part_path` with pwrite; completed ranges are appended to
+//   `journal_path` so that a later run after kill -9 fetches only what is missing.
+// - Hashing runs alongside the download: a hasher follows the contiguous written
+//   prefix of each file (reading back from the page cache the pieces that arrived
+//   out of order), so no second full read happens after the last byte.
+// - On success the part file is complete, fdatasync'ed, its sha256 is known and
+//   the origin's digest (if any) matched; the journal is removed. The caller
+//   commits the part file into the store. On failure nothing is committed: the
+//   part file and journal stay for resume unless the data was proven wrong
+//   (digest/size mismatch), in which case both are deleted.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/digest.hpp"
+#include "modelcache/error.hpp"
+
+namespace modelcache::transfer {
+
+inline constexpr std::uint64_t kUnknownSize = ~0ull;
+
+struct FetchRequest {
+  std::string label;                 // shown in errors and progress: the repo path
+  std::string url;                   // http(s):// or file://
+  std::vector<std::string> headers;  // "Name: value"
+  std::uint64_t size = kUnknownSize;
+  std::optional<core::Digest> expected;
+  std::filesystem::path part_path;     // where bytes are written
+  std::filesystem::path journal_path;  // resume journal beside it
+};
+
+struct FetchResult {
+  std::string sha256;  // hex of the complete file
+  std::uint64_t size = 0;
+  std::uint64_t bytes_downloaded = 0;  // from the network in this call (resume excluded)
+  std::string etag;                    // from the response, if any
+};
+
+struct EngineProgress {
+  std::uint64_t bytes_done = 0;   // new bytes received in this call, all files
+  std::uint64_t bytes_total = 0;  // bytes still missing at the start of this call
+  int files_done = 0;
+  int files_total = 0;
+};
+
+class Engine {
+ public:
+  explicit Engine(const core::TransferSettings& settings);
+  ~Engine();
+
+  // Fetches all requests concurrently; results are in the same order. One failed
+  // file does not stop the others. `on_progress` is called at most ~10 times a
+  // second from the calling thread.
+  std::vector<Result<FetchResult>> fetch(const std::vector<FetchRequest>& requests,
+                                         const std::function<void(const EngineProgress&)>& on_progress = {});
+
+ private:
+  core::TransferSettings settings_;
+};
+
+}  // namespace modelcache::transfer
