@@ -50,6 +50,23 @@ struct Snapshot {
   double seconds = 0;
 };
 
+struct CachedSnapshot {
+  std::string model;
+  std::string snapshot_id;
+  std::vector<std::string> revisions;  // refs that point at it
+  std::filesystem::path path;
+  std::uint64_t bytes = 0;
+  std::size_t files = 0;
+};
+
+enum class VerifyMode { kReport, kRepair };
+
+struct CorruptBlob {
+  std::string sha256;
+  std::string reason;
+  std::vector<std::string> used_by;  // "model@snapshot:path" of the files that link to it
+};
+
 struct CacheOptions {
   std::filesystem::path root;  // empty: MODELCACHE_HOME, MODEL_CACHE_DIR, INFERENCE_HOME, XDG, ~/.cache
 };
@@ -68,6 +85,13 @@ class Cache {
 
   // The snapshot directory when the selection is fully cached; never touches the network.
   Result<Snapshot> cached(std::string_view ref, const PullOptions& options = {});
+
+  // Every snapshot in the store.
+  Result<std::vector<CachedSnapshot>> list() const;
+
+  // Re-hashes the blobs of `ref` (all blobs when empty). kRepair removes the bad
+  // ones so that the next pull fetches them again.
+  Result<std::vector<CorruptBlob>> verify(std::string_view ref, VerifyMode mode);
 
  private:
   struct Impl;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "modelcache/cache.hpp"
 #include "modelcache/error.hpp"
 #include "store/layout.hpp"
 #include "store/manifest.hpp"
@@ -21,6 +22,13 @@ struct RefRecord {
   std::int64_t resolved_at = 0;  // unix seconds
 };
 
+struct SnapshotKey {
+  std::string model;   // ModelRef::id()
+  std::string folder;  // ModelRef::folder_name()
+  std::string snapshot_id;
+  std::string origin;  // for the manifest; no secrets
+};
+
 struct SnapshotInfo {
   std::string model;
   std::string folder;
@@ -30,8 +38,6 @@ struct SnapshotInfo {
   std::uint64_t bytes = 0;
   std::size_t files = 0;
 };
-
-enum class VerifyMode { kReport, kRepair };
 
 struct VerifyIssue {
   std::string blob;    // sha256
@@ -62,11 +68,12 @@ class Store {
 
   Result<std::optional<Manifest>> read_manifest(std::string_view folder, std::string_view id) const;
 
-  // Adds `entries` (blobs already committed) to snapshot `id` of the model: links
-  // each file atomically, then rewrites the manifest atomically as the union of
-  // what was there and the new entries. Caller holds the model lock.
-  Result<Manifest> add_to_snapshot(std::string_view folder, const Manifest& base,
-                                   const std::vector<ManifestEntry>& entries) const;
+  // Records the origin's `listing` for a snapshot and links the `present` files
+  // (their blobs already committed; each link made atomically), then rewrites the
+  // manifest atomically as the union with what was there (invariant 2).
+  // Caller holds the model lock.
+  Result<Manifest> add_to_snapshot(const SnapshotKey& key, const std::vector<ManifestEntry>& listing,
+                                   const std::vector<ManifestEntry>& present) const;
 
   Result<std::vector<SnapshotInfo>> list() const;
   // Re-hashes every blob (or those of one model folder); `repair` removes bad ones.

@@ -15,6 +15,8 @@ bool iequals(std::string_view a, std::string_view b);
 std::vector<std::string> split(std::string_view s, char sep);
 // RFC 3986 percent-encoding; characters in `keep` are left as they are.
 std::string url_encode(std::string_view s, std::string_view keep = "");
+// Inverse of url_encode; malformed escapes are kept as they are.
+std::string url_decode(std::string_view s);
 // "1.5GiB", "200M", "1024" -> bytes.
 std::optional<std::uint64_t> parse_size(std::string_view s);
 std::optional<std::int64_t> parse_int(std::string_view s);

@@ -1,0 +1,272 @@
+// Cache: the orchestrator. Local store first; the origin only when the store
+// cannot answer. See doc/ARCHITECTURE.md, "Data path".
+#include "modelcache/cache.hpp"
+
+#include <chrono>
+
+#include "cache/blob_fetcher.hpp"
+#include "cache/selection.hpp"
+#include "core/config.hpp"
+#include "core/model_ref.hpp"
+#include "net/http_client.hpp"
+#include "source/source.hpp"
+#include "store/store.hpp"
+#include "util/fs.hpp"
+#include "util/glob.hpp"
+#include "util/log.hpp"
+#include "util/path_check.hpp"
+
+namespace modelcache {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Name of the ref file for a reference: the Hub revision, or "latest" for
+// origins without revisions (a URL, a bucket prefix).
+std::string ref_name(const core::ModelRef& ref) {
+  return ref.kind == core::RefKind::kHuggingFace ? ref.revision : std::string("latest");
+}
+
+std::string display(const core::ModelRef& ref) {
+  return ref.kind == core::RefKind::kHuggingFace ? ref.id() + "@" + ref.revision : ref.id();
+}
+
+Snapshot make_snapshot(const store::Store& store, const core::ModelRef& ref,
+                       const store::Manifest& manifest, const cache::SelectionRules& rules) {
+  Snapshot s;
+  s.path = store.layout().snapshot_dir(ref.folder_name(), manifest.snapshot_id);
+  s.model = ref.id();
+  s.snapshot_id = manifest.snapshot_id;
+  s.revision = ref.kind == core::RefKind::kHuggingFace ? ref.revision : "";
+  for (const auto& f : manifest.files) {
+    if (!util::is_selected(f.path, rules.allow, rules.ignore)) continue;
+    s.files.push_back(SnapshotFile{f.path, f.size, f.sha256});
+    s.bytes_total += f.size;
+  }
+  return s;
+}
+
+// Paths of the selected files the snapshot does not have (or whose blob is gone).
+std::vector<std::string> missing_files(const store::Store& store, const store::Manifest& manifest,
+                                       const cache::SelectionRules& rules) {
+  std::vector<std::string> missing;
+  for (const auto& f : manifest.files) {
+    if (!util::is_selected(f.path, rules.allow, rules.ignore)) continue;
+    if (f.sha256.empty() || !store.has_blob(f.sha256)) missing.push_back(f.path);
+  }
+  return missing;
+}
+
+std::string name_some(const std::vector<std::string>& paths) {
+  std::string out;
+  for (std::size_t i = 0; i < paths.size() && i < 5; ++i) out += (i ? ", " : "") + paths[i];
+  if (paths.size() > 5) out += " and " + std::to_string(paths.size() - 5) + " more";
+  return out;
+}
+
+}  // namespace
+
+struct Cache::Impl {
+  core::Config config;
+  store::Store store;
+
+  enum class RefUse { kFresh, kAnyAge };
+
+  // The snapshot id the store can answer with, without the network.
+  std::optional<std::string> local_snapshot_id(const core::ModelRef& ref, RefUse use) const {
+    if (ref.kind == core::RefKind::kHuggingFace && core::is_commit_hash(ref.revision)) {
+      return ref.revision;
+    }
+    auto rec = store.read_ref(ref.folder_name(), ref_name(ref));
+    if (!rec || !*rec) return std::nullopt;
+    auto age = util::unix_now() - (*rec)->resolved_at;
+    if (use == RefUse::kFresh && (age < 0 || age >= config.ref_ttl.count())) return std::nullopt;
+    return (*rec)->snapshot_id;
+  }
+
+  // Full answer from the store, or why not: kNotCached/kOffline with what is missing.
+  Result<Snapshot> from_store(const core::ModelRef& ref, const cache::SelectionRules& rules,
+                              RefUse use, ErrorCode miss_code) const {
+    std::string what = display(ref);
+    auto id = local_snapshot_id(ref, use);
+    if (!id) return fail(miss_code, what + " is not in the cache");
+    auto manifest = store.read_manifest(ref.folder_name(), *id);
+    if (!manifest) return std::unexpected(manifest.error());
+    if (!*manifest) return fail(miss_code, what + " (snapshot " + *id + ") is not in the cache");
+    bool any = false;
+    for (const auto& f : (*manifest)->files) any = any || util::is_selected(f.path, rules.allow, rules.ignore);
+    if (!any) {
+      return fail(ErrorCode::kEntryNotFound, "no file of " + what + " matches " + cache::describe_rules(rules));
+    }
+    auto missing = missing_files(store, **manifest, rules);
+    if (!missing.empty()) {
+      return fail(miss_code, what + " is missing " + std::to_string(missing.size()) +
+                                 " file(s) in the cache: " + name_some(missing));
+    }
+    return make_snapshot(store, ref, **manifest, rules);
+  }
+
+  Result<Snapshot> pull(const core::ModelRef& ref, const PullOptions& options,
+                        const cache::SelectionRules& rules) {
+    auto started = Clock::now();
+    NetworkMode network = options.network.value_or(config.network);
+    if (network == NetworkMode::kOffline) {
+      auto s = from_store(ref, rules, RefUse::kAnyAge, ErrorCode::kOffline);
+      if (!s && s.error().code == ErrorCode::kOffline) {
+        s.error().message += " (offline mode: --offline, MODELCACHE_OFFLINE or HF_HUB_OFFLINE is set)";
+      }
+      return s;
+    }
+    if (ref.kind != core::RefKind::kFile) {
+      if (auto s = from_store(ref, rules, RefUse::kFresh, ErrorCode::kNotCached)) return s;
+    }
+
+    auto src = source::make_source(ref, config);
+    if (!src) return std::unexpected(src.error());
+    source::ListOptions list_options;
+    list_options.token = options.token ? options.token : config.hf_token;
+    auto listing = (*src)->list(ref, list_options);
+    if (!listing) return std::unexpected(listing.error());
+    auto selected = cache::select_files(listing->files, rules, display(ref));
+    if (!selected) return std::unexpected(selected.error());
+
+    const std::string folder = ref.folder_name();
+    auto previous = store.read_manifest(folder, listing->snapshot_id);
+    if (!previous) return std::unexpected(previous.error());
+
+    cache::BlobFetcher fetcher(store, config.transfer);
+    std::vector<const source::RemoteFile*> wanted;
+    for (std::size_t i : *selected) wanted.push_back(&listing->files[i]);
+    auto fetched = fetcher.fetch(wanted, options.on_progress);
+
+    std::vector<store::ManifestEntry> listed, present;
+    for (const auto& f : listing->files) {
+      if (util::validate_origin_path(f.path)) {
+        listed.push_back(store::ManifestEntry{f.path, f.size == source::kUnknownSize ? 0 : f.size,
+                                              "", f.digest, f.etag, f.last_modified});
+      }
+    }
+    std::vector<std::string> failures;
+    Error first_error;
+    std::uint64_t downloaded = 0;
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+      if (!fetched[i]) {
+        if (failures.empty()) first_error = fetched[i].error();
+        failures.push_back(wanted[i]->path);
+        continue;
+      }
+      const auto& f = *wanted[i];
+      downloaded += fetched[i]->bytes_downloaded;
+      present.push_back(store::ManifestEntry{f.path, fetched[i]->size, fetched[i]->sha256, f.digest,
+                                             f.etag.empty() ? fetched[i]->etag : f.etag,
+                                             f.last_modified});
+    }
+    if (!failures.empty()) {
+      // Blobs that did arrive stay in the store (the next pull will not fetch them
+      // again), but no snapshot names a set that is not whole.
+      if (failures.size() > 1) {
+        first_error.message += " (and " + std::to_string(failures.size() - 1) + " more file(s) failed)";
+      }
+      return std::unexpected(first_error);
+    }
+
+    store::SnapshotKey key{ref.id(), folder, listing->snapshot_id, net::redact_url(ref.kind == core::RefKind::kHuggingFace ? config.hf_endpoint : ref.repo)};
+    auto model_lock = store.lock_model(folder);
+    if (!model_lock) return std::unexpected(model_lock.error());
+    auto manifest = store.add_to_snapshot(key, listed, present);
+    if (!manifest) return std::unexpected(manifest.error());
+    if (auto s = store.write_ref(folder, ref_name(ref), {listing->snapshot_id, util::unix_now()}); !s) {
+      return std::unexpected(s.error());
+    }
+    Snapshot snap = make_snapshot(store, ref, *manifest, rules);
+    snap.bytes_downloaded = downloaded;
+    snap.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    return snap;
+  }
+};
+
+Cache::Cache(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Cache::Cache(Cache&&) noexcept = default;
+Cache& Cache::operator=(Cache&&) noexcept = default;
+Cache::~Cache() = default;
+
+Result<Cache> Cache::open(const CacheOptions& options) {
+  auto config = core::Config::from_env(options.root);
+  if (!config) return std::unexpected(config.error());
+  auto store = store::Store::open(config->root);
+  if (!store) return std::unexpected(store.error());
+  return Cache(std::make_unique<Impl>(Impl{std::move(*config), std::move(*store)}));
+}
+
+const std::filesystem::path& Cache::root() const { return impl_->store.layout().root(); }
+
+namespace {
+Result<core::ModelRef> parse_with_revision(std::string_view text, const PullOptions& options) {
+  auto ref = core::parse_ref(text);
+  if (!ref) return ref;
+  if (!options.revision.empty()) {
+    if (ref->kind != core::RefKind::kHuggingFace) {
+      return fail(ErrorCode::kInvalidArgument, "--revision applies to hf:// references only");
+    }
+    ref->revision = options.revision;
+  }
+  return ref;
+}
+}  // namespace
+
+Result<Snapshot> Cache::pull(std::string_view ref_text, const PullOptions& options) {
+  auto ref = parse_with_revision(ref_text, options);
+  if (!ref) return std::unexpected(ref.error());
+  return impl_->pull(*ref, options, cache::SelectionRules{options.allow, options.ignore});
+}
+
+Result<Snapshot> Cache::cached(std::string_view ref_text, const PullOptions& options) {
+  auto ref = parse_with_revision(ref_text, options);
+  if (!ref) return std::unexpected(ref.error());
+  return impl_->from_store(*ref, cache::SelectionRules{options.allow, options.ignore},
+                           Impl::RefUse::kAnyAge, ErrorCode::kNotCached);
+}
+
+Result<std::vector<CachedSnapshot>> Cache::list() const {
+  auto infos = impl_->store.list();
+  if (!infos) return std::unexpected(infos.error());
+  std::vector<CachedSnapshot> out;
+  for (auto& i : *infos) {
+    out.push_back(CachedSnapshot{i.model, i.snapshot_id, i.revisions, i.path, i.bytes, i.files});
+  }
+  return out;
+}
+
+Result<std::vector<CorruptBlob>> Cache::verify(std::string_view ref_text, VerifyMode mode) {
+  std::optional<std::string> folder;
+  if (!ref_text.empty()) {
+    auto ref = core::parse_ref(ref_text);
+    if (!ref) return std::unexpected(ref.error());
+    folder = ref->folder_name();
+    if (!util::exists(impl_->store.layout().model_dir(*folder))) {
+      return fail(ErrorCode::kNotCached, ref->id() + " is not in the cache");
+    }
+  }
+  auto issues = impl_->store.verify(folder, mode);
+  if (!issues) return std::unexpected(issues.error());
+  // Name the files that use each bad blob, so the user knows what is affected.
+  auto snapshots = impl_->store.list();
+  std::vector<CorruptBlob> out;
+  for (auto& issue : *issues) {
+    CorruptBlob c{issue.blob, issue.reason, {}};
+    if (snapshots) {
+      for (const auto& snap : *snapshots) {
+        auto m = impl_->store.read_manifest(snap.folder, snap.snapshot_id);
+        if (!m || !*m) continue;
+        for (const auto& f : (*m)->files) {
+          if (f.sha256 == issue.blob) c.used_by.push_back(snap.model + "@" + snap.snapshot_id + ":" + f.path);
+        }
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace modelcache

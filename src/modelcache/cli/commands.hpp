@@ -1,0 +1,23 @@
+// One function pair per subcommand: add_<name>(app) registers its flags, and the
+// callback it installs runs it. main.cpp only wires them together.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "modelcache/error.hpp"
+
+namespace modelcache::cli {
+
+// Exit status of the subcommand that ran (set by its callback).
+int& exit_status();
+// Prints "modelcache: error: <message>" on stderr and returns the exit status for it.
+int report_error(const Error& error);
+
+void add_pull(CLI::App& app);
+void add_path(CLI::App& app);
+void add_ls(CLI::App& app);
+void add_verify(CLI::App& app);
+
+}  // namespace modelcache::cli
