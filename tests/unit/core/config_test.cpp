@@ -1,0 +1,63 @@
+#include "core/config.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+using namespace modelcache::core;
+
+namespace {
+// Sets environment variables for one test and restores them afterwards.
+class EnvGuard {
+ public:
+  EnvGuard() {
+    for (const char* v : kVars) {
+      const char* old = getenv(v);
+      saved_.emplace_back(v, old ? std::optional<std::string>(old) : std::nullopt);
+      unsetenv(v);
+    }
+  }
+  ~EnvGuard() {
+    for (auto& [k, v] : saved_) {
+      if (v) setenv(k.c_str(), v->c_str(), 1);
+      else unsetenv(k.c_str());
+    }
+  }
+  static constexpr const char* kVars[] = {"MODELCACHE_HOME", "MODEL_CACHE_DIR", "INFERENCE_HOME",
+                                          "XDG_CACHE_HOME", "HOME", "MODELCACHE_REF_TTL",
+                                          "HF_HUB_OFFLINE", "MODELCACHE_OFFLINE", "HF_ENDPOINT"};
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+}  // namespace
+
+TEST(Config, CacheRootPrecedence) {
+  EnvGuard g;
+  setenv("HOME", "/home/u", 1);
+  EXPECT_EQ(*resolve_cache_root(), "/home/u/.cache/modelcache");
+  setenv("XDG_CACHE_HOME", "/xdg", 1);
+  EXPECT_EQ(*resolve_cache_root(), "/xdg/modelcache");
+  setenv("INFERENCE_HOME", "/inf", 1);
+  EXPECT_EQ(*resolve_cache_root(), "/inf");
+  setenv("MODEL_CACHE_DIR", "/mcd", 1);
+  EXPECT_EQ(*resolve_cache_root(), "/mcd");
+  setenv("MODELCACHE_HOME", "/mch", 1);
+  EXPECT_EQ(*resolve_cache_root(), "/mch");
+  EXPECT_EQ(*resolve_cache_root("/explicit"), "/explicit");
+}
+
+TEST(Config, OfflineAndEndpointAndBadValues) {
+  EnvGuard g;
+  setenv("HOME", "/home/u", 1);
+  setenv("HF_HUB_OFFLINE", "1", 1);
+  setenv("HF_ENDPOINT", "http://127.0.0.1:9/", 1);
+  auto c = Config::from_env();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->network, modelcache::NetworkMode::kOffline);
+  EXPECT_EQ(c->hf_endpoint, "http://127.0.0.1:9");
+  EXPECT_EQ(c->ref_ttl.count(), 600);
+  setenv("MODELCACHE_REF_TTL", "soon", 1);
+  auto bad = Config::from_env();
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("MODELCACHE_REF_TTL"), std::string::npos);
+}

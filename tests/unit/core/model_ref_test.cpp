@@ -1,0 +1,68 @@
+#include "core/model_ref.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace modelcache::core;
+
+TEST(ModelRef, HuggingFaceForms) {
+  auto r = parse_ref("hf://org/name");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, RefKind::kHuggingFace);
+  EXPECT_EQ(r->repo, "org/name");
+  EXPECT_EQ(r->revision, "main");
+  EXPECT_EQ(r->id(), "hf://org/name");
+
+  auto pr = parse_ref("hf://org/name@refs/pr/1");
+  ASSERT_TRUE(pr);
+  EXPECT_EQ(pr->revision, "refs/pr/1");
+
+  auto ds = parse_ref("hf://datasets/org/data@v1.0");
+  ASSERT_TRUE(ds);
+  EXPECT_EQ(ds->repo_type, RepoType::kDataset);
+  EXPECT_EQ(ds->hub_type_path(), "datasets");
+  EXPECT_EQ(ds->id(), "hf://datasets/org/data");
+
+  auto legacy = parse_ref("hf://gpt2");
+  ASSERT_TRUE(legacy);
+  EXPECT_EQ(legacy->repo, "gpt2");
+}
+
+TEST(ModelRef, RejectsBadRefsWithOneLine) {
+  for (const char* bad : {"hf://", "hf://a/b/c", "hf://../x", "hf://org/na me", "hf://org/name@",
+                          "s4://bucket/x", "", "file://relative/path", "http:///nohost"}) {
+    auto r = parse_ref(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, modelcache::ErrorCode::kInvalidRef) << bad;
+    EXPECT_EQ(r.error().message.find('\n'), std::string::npos);
+  }
+}
+
+TEST(ModelRef, FolderNamesNeverCollide) {
+  // Case and punctuation variants slug alike but must get different folders.
+  auto a = parse_ref("hf://Org/Model")->folder_name();
+  auto b = parse_ref("hf://org/model")->folder_name();
+  auto c = parse_ref("hf://org-model")->folder_name();
+  auto d = parse_ref("hf://datasets/org/model")->folder_name();
+  EXPECT_NE(a, b);
+  EXPECT_NE(b, c);
+  EXPECT_NE(b, d);
+  EXPECT_EQ(a, parse_ref("hf://Org/Model@other")->folder_name()) << "revision is not part of the id";
+  EXPECT_EQ(b.rfind("org-model-", 0), 0u) << b;
+  for (const auto& f : {a, b, c, d}) {
+    EXPECT_EQ(f.find('/'), std::string::npos);
+    EXPECT_LE(f.size(), 64u + 17u);
+  }
+}
+
+TEST(ModelRef, LocalPathsAreAbsolute) {
+  auto r = parse_ref("./some/dir/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, RefKind::kFile);
+  EXPECT_TRUE(r->repo.starts_with("/"));
+  EXPECT_FALSE(r->repo.ends_with("/"));
+  auto f = parse_ref("file:///srv/models/x");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->repo, "/srv/models/x");
+  EXPECT_TRUE(is_commit_hash("0123456789abcdef0123456789abcdef01234567"));
+  EXPECT_FALSE(is_commit_hash("main"));
+}
