@@ -200,8 +200,8 @@ pid {self.workdir}/nginx.pid;
 error_log {self.workdir}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-  access_log {self.access_log} mc;
   log_format mc '$request_method $uri $status $body_bytes_sent "$http_range" "$http_authorization"';
+  access_log {self.access_log} mc;
   client_body_temp_path {self.workdir}/body;
   proxy_temp_path {self.workdir}/proxy;
   fastcgi_temp_path {self.workdir}/fastcgi;
