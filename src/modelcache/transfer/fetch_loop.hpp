@@ -1,0 +1,77 @@
+// One fetch() call: a CURLM multi handle driven by curl_multi_poll on the
+// calling thread, the FileJobs of every request, and the HashWorker thread.
+// Scheduling, per free connection slot: retries that are due, then missing
+// pieces of files already started (in request order), then the next file, then
+// a steal of the largest remaining range of any file whose origin has shown it
+// honours Range.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "transfer/engine.hpp"
+#include "transfer/file_job.hpp"
+#include "transfer/hash_worker.hpp"
+#include "transfer/segment_transfer.hpp"
+
+namespace modelcache::transfer {
+
+class FetchLoop {
+ public:
+  FetchLoop(const core::TransferSettings& settings, const std::vector<FetchRequest>& requests,
+            const std::function<void(const EngineProgress&)>& on_progress);
+  ~FetchLoop();
+  FetchLoop(const FetchLoop&) = delete;
+  FetchLoop& operator=(const FetchLoop&) = delete;
+
+  std::vector<Result<FetchResult>> run();
+
+ private:
+  struct MultiHandle {
+    CURLM* multi;
+    MultiHandle();
+    ~MultiHandle();
+  };
+
+  void copy_local_files();
+  void schedule();
+  bool has_slot(const FileJob& job) const;
+  void open_job(FileJob& job);
+  void start(FileJob& job, SegmentId id);
+  bool drain_done();
+  bool abort_stalled();
+  void on_done(CURL* easy, CURLcode rc);
+  void on_retry(FileJob& job, SegmentId id, const TransferOutcome& out);
+  void on_all_bytes_in(FileJob& job);
+  bool check_finishing_jobs();
+  void cancel_transfers(FileJob& job);
+  // `why` is a whole message: it is logged as it is.
+  void restart_fresh(FileJob& job, std::string_view why);
+  void fail(FileJob& job, Error error);
+  void report_progress(bool force);
+  int poll_timeout_ms() const;
+
+  core::TransferSettings settings_;
+  const std::vector<FetchRequest>& requests_;
+  const std::function<void(const EngineProgress&)>& on_progress_;
+  std::vector<Result<FetchResult>> results_;
+
+  MultiHandle multi_;
+  std::vector<std::unique_ptr<FileJob>> jobs_;  // null for file:// requests
+  HashWorker worker_;                           // stopped before jobs_ go away
+  std::map<CURL*, std::unique_ptr<SegmentTransfer>> transfers_;
+  std::map<std::string, int> active_per_host_;
+  int active_ = 0;
+
+  EngineProgress progress_;
+  std::uint64_t local_bytes_ = 0;
+  Clock::time_point last_progress_{};
+};
+
+}  // namespace modelcache::transfer

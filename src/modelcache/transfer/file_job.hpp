@@ -1,0 +1,108 @@
+// Everything the engine knows about one requested file during a fetch() call:
+// its part file, segment plan, resume journal and hash follower, plus the retry
+// state of each segment. Only the curl loop's thread touches a FileJob (the
+// follower is the one piece shared with the hashing thread).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/config.hpp"
+#include "modelcache/error.hpp"
+#include "transfer/engine.hpp"
+#include "transfer/hash_follower.hpp"
+#include "transfer/hash_worker.hpp"
+#include "transfer/journal.hpp"
+#include "transfer/response_check.hpp"
+#include "transfer/segment_plan.hpp"
+#include "util/fs.hpp"
+
+namespace modelcache::transfer {
+
+using Clock = std::chrono::steady_clock;
+
+enum class JobState { kQueued, kRunning, kHashing, kSyncing, kDone, kFailed };
+// Whether the origin honours Range for this file, as far as we have seen.
+enum class RangeSupport { kUnknown, kYes, kIgnored };
+enum class StartMode { kResume, kFresh };
+enum class Flush { kIfDue, kNow };
+
+struct SegmentState {
+  int attempts = 0;              // requests made for this segment so far
+  bool active = false;           // a transfer is running for it
+  Clock::time_point ready_at{};  // earliest next attempt while !active
+  std::uint64_t reported = 0;    // bytes up to here were handed to the follower
+  std::uint64_t journaled = 0;   // bytes up to here are in the journal
+  std::optional<Error> last_error;
+};
+
+class FileJob {
+ public:
+  FileJob(const FetchRequest& request, std::size_t index, const core::TransferSettings& settings,
+          HashWorker& worker);
+
+  // Prepares the part file, plan, follower and journal. kResume trusts the ranges
+  // the journal lists (when part file and journal agree); kFresh starts over.
+  // With `ranges` at kIgnored the plan is one piece: the whole file.
+  Status open(StartMode mode);
+  // The ranges of the part file that the journal vouches for: what open(kResume)
+  // will trust. Empty when part file and journal do not agree.
+  RangeSet resumable_ranges() const;
+  // Drops every segment (their transfers must be gone already) and the follower.
+  void close();
+  // Journals what every segment wrote, then close(): a later run resumes from it.
+  void suspend();
+  // Deletes part file and journal: the data was proven wrong.
+  void discard_files();
+
+  SegmentId add_segment(SegmentId id);  // registers retry state for a plan segment
+  // The request for a segment's next attempt: nullopt means no Range header.
+  std::optional<RequestedRange> request_range(const Segment& s) const;
+  // Bytes [pos, pos+n) of segment `id` were pwrite()n.
+  Status on_written(SegmentId id, std::uint64_t n);
+  // Hands written bytes to the follower and the journal (every few MiB, or now).
+  Status checkpoint(SegmentId id, Flush flush);
+  // Retires a segment from the plan and its state; checkpoints first.
+  Status retire(SegmentId id);
+  // All bytes are in: let the follower finish the digests.
+  void seal();
+
+  const FetchRequest& request() const { return *request_; }
+  std::size_t index() const { return index_; }
+  const std::string& host() const { return host_; }
+  int fd() const { return fd_.get(); }
+  SegmentPlan& plan() { return *plan_; }
+  HashFollower& follower() { return *follower_; }
+  std::map<SegmentId, SegmentState>& segments() { return segments_; }
+
+  JobState state = JobState::kQueued;
+  RangeSupport ranges = RangeSupport::kUnknown;
+  bool resumed = false;    // this run trusted bytes from an earlier one
+  bool restarted = false;  // already refetched from scratch once
+  int active_transfers = 0;
+  std::uint64_t bytes_downloaded = 0;
+  std::string etag;
+  std::optional<Error> error;
+  // Set on the hashing thread by the fdatasync task, read by the loop after `synced`.
+  Status sync_status;
+  std::atomic<bool> synced{false};
+
+ private:
+  const FetchRequest* request_;
+  std::size_t index_;
+  const core::TransferSettings* settings_;
+  HashWorker* worker_;
+  std::string host_;
+  util::UniqueFd fd_;
+  std::optional<SegmentPlan> plan_;
+  std::shared_ptr<HashFollower> follower_;
+  std::optional<Journal> journal_;
+  std::map<SegmentId, SegmentState> segments_;
+};
+
+}  // namespace modelcache::transfer
