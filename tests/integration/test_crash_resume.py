@@ -21,21 +21,18 @@ def test_kill_9_mid_pull_then_resume(mc, nginx_factory, tmp_path):
     url = f"{nginx.url}/big.bin"
     env = {"MODELCACHE_CONNECTIONS_PER_HOST": str(CONNECTIONS), "MODELCACHE_MIN_SEGMENT": "16MiB"}
     proc = mc.popen("pull", url, "--quiet", env=env)
+    # The part file appears once the size is known; at 4 x 100 MB/s the whole
+    # file takes over 5 s, so a kill 1.5 s later lands in the middle.
     deadline = time.time() + 60
-    part = None
-    while time.time() < deadline:
-        parts = list((mc.home / "tmp").glob("*.part")) if (mc.home / "tmp").exists() else []
-        if parts and nginx.bytes_sent() > 0:
-            part = parts[0]
-        if part and sum(e["bytes"] for e in nginx.entries()) + _in_flight(part) > SIZE * 0.35:
-            break
-        time.sleep(0.1)
+    while time.time() < deadline and not list(mc.home.glob("tmp/*.part")):
+        time.sleep(0.05)
+    time.sleep(1.5)
     assert proc.poll() is None, f"pull ended before the kill: {proc.communicate()}"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     time.sleep(0.5)  # nginx logs the aborted responses
     first_bytes = nginx.bytes_sent()
-    assert 0 < first_bytes < SIZE
+    assert 0 < first_bytes < SIZE, f"{first_bytes} bytes served before the kill"
 
     # Nothing is visible yet, and what is visible is valid.
     assert not list(mc.home.glob("models/*/snapshots/*/big.bin"))
@@ -56,9 +53,3 @@ def test_kill_9_mid_pull_then_resume(mc, nginx_factory, tmp_path):
     assert not list((mc.home / "tmp").glob("*.journal")), "journal left after success"
     assert_cache_valid(mc.home)
 
-
-def _in_flight(part):
-    try:
-        return os.stat(part).st_blocks * 512
-    except OSError:
-        return 0
