@@ -11,7 +11,7 @@
 namespace modelcache::cache {
 
 BlobFetcher::BlobFetcher(store::Store& store, const core::TransferSettings& settings)
-    : store_(store), engine_(settings) {}
+    : store_(store), settings_(settings) {}
 
 std::string BlobFetcher::key_for(const source::RemoteFile& file) {
   if (file.digest && file.digest->algo == core::DigestAlgo::kSha256) return file.digest->hex;
@@ -106,7 +106,8 @@ std::vector<Result<FetchedBlob>> BlobFetcher::fetch(
         r.journal_path = store_.layout().journal_file(key);
         requests.push_back(std::move(r));
       }
-      auto fetched = engine_.fetch(requests, [&](const transfer::EngineProgress& p) {
+      if (!engine_) engine_.emplace(settings_);
+      auto fetched = engine_->fetch(requests, [&](const transfer::EngineProgress& p) {
         if (!on_progress) return;
         Progress out = progress;
         out.bytes_done = bytes_before + p.bytes_done;

@@ -49,7 +49,9 @@ class BlobFetcher {
   void record_blob(const std::string& key, const std::string& sha256) const;
 
   store::Store& store_;
-  transfer::Engine engine_;
+  core::TransferSettings settings_;
+  // Made on first download only: a warm pull never loads libcurl.
+  std::optional<transfer::Engine> engine_;
 };
 
 }  // namespace modelcache::cache

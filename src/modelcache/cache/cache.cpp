@@ -58,6 +58,20 @@ std::vector<std::string> missing_files(const store::Store& store, const store::M
   return missing;
 }
 
+// True when `manifest` already records every listed file and links every present
+// one to the same blob: publishing again would change nothing.
+bool manifest_covers(const store::Manifest& manifest, const std::vector<store::ManifestEntry>& listed,
+                     const std::vector<store::ManifestEntry>& present) {
+  for (const auto& e : listed) {
+    if (!manifest.find(e.path)) return false;
+  }
+  for (const auto& e : present) {
+    const auto* m = manifest.find(e.path);
+    if (!m || m->sha256 != e.sha256) return false;
+  }
+  return true;
+}
+
 std::string name_some(const std::vector<std::string>& paths) {
   std::string out;
   for (std::size_t i = 0; i < paths.size() && i < 5; ++i) out += (i ? ", " : "") + paths[i];
@@ -174,12 +188,25 @@ struct Cache::Impl {
     store::SnapshotKey key{ref.id(), folder, listing->snapshot_id, net::redact_url(ref.kind == core::RefKind::kHuggingFace ? config.hf_endpoint : ref.repo)};
     auto model_lock = store.lock_model(folder);
     if (!model_lock) return std::unexpected(model_lock.error());
-    auto manifest = store.add_to_snapshot(key, listed, present);
-    if (!manifest) return std::unexpected(manifest.error());
-    if (auto s = store.write_ref(folder, ref_name(ref), {listing->snapshot_id, util::unix_now()}); !s) {
-      return std::unexpected(s.error());
+    store::Manifest manifest;
+    if (*previous && manifest_covers(**previous, listed, present)) {
+      manifest = std::move(**previous);  // nothing new: no rewrite, no fsync
+    } else {
+      auto updated = store.add_to_snapshot(key, listed, present);
+      if (!updated) return std::unexpected(updated.error());
+      manifest = std::move(*updated);
     }
-    Snapshot snap = make_snapshot(store, ref, *manifest, rules);
+    // The ref records when it was resolved (MODELCACHE_REF_TTL counts from there).
+    // Local paths are listed on every pull and never use the TTL: their ref is
+    // rewritten only when the snapshot changes, so a warm pull writes nothing.
+    auto old_ref = store.read_ref(folder, ref_name(ref));
+    bool ref_current = old_ref && *old_ref && (*old_ref)->snapshot_id == listing->snapshot_id;
+    if (!(ref.kind == core::RefKind::kFile && ref_current)) {
+      if (auto s = store.write_ref(folder, ref_name(ref), {listing->snapshot_id, util::unix_now()}); !s) {
+        return std::unexpected(s.error());
+      }
+    }
+    Snapshot snap = make_snapshot(store, ref, manifest, rules);
     snap.bytes_downloaded = downloaded;
     snap.seconds = std::chrono::duration<double>(Clock::now() - started).count();
     return snap;
