@@ -53,3 +53,32 @@ def test_kill_9_mid_pull_then_resume(mc, nginx_factory, tmp_path):
     assert not list((mc.home / "tmp").glob("*.journal")), "journal left after success"
     assert_cache_valid(mc.home)
 
+
+
+def test_waiter_takes_over_when_the_downloader_dies(mc, nginx_factory, tmp_path):
+    """Invariant 3 with a crash: B waits on A's blob lock; A is killed; B takes
+    over from A's journal. Each byte is served about once, and B's file is right."""
+    size = 512 << 20
+    data = tmp_path / "www"
+    src = write_random(data / "w.bin", size, seed=12)
+    nginx = nginx_factory(data, limit_rate="50m")
+    url = f"{nginx.url}/w.bin"
+    env = {"MODELCACHE_CONNECTIONS_PER_HOST": str(CONNECTIONS), "MODELCACHE_MIN_SEGMENT": "16MiB"}
+    a = mc.popen("pull", url, "--quiet", env=env)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(mc.home.glob("tmp/*.part")):
+        time.sleep(0.05)
+    b = mc.popen("pull", url, "--json", env=env)
+    time.sleep(1.0)
+    assert a.poll() is None and b.poll() is None
+    os.kill(a.pid, signal.SIGKILL)
+    a.wait()
+    stdout, stderr = b.communicate(timeout=300)
+    assert b.returncode == 0, stderr
+    import json
+    out = json.loads(stdout)
+    assert sha256_file(Path(out["path"]) / "w.bin") == sha256_file(src)
+    served = nginx.bytes_sent()
+    assert served <= size + 2 * CONNECTIONS * SEGMENT_SLACK, f"{served} bytes served for {size}"
+    assert 0 < out["bytes_downloaded"] < size, "B must resume A's part file, not start over"
+    assert_cache_valid(mc.home)

@@ -118,3 +118,17 @@ TEST(Store, VerifyFindsAndRepairsCorruptBlobs) {
   ASSERT_TRUE(clean);
   EXPECT_TRUE(clean->empty());
 }
+
+TEST(Store, SnapshotNeverLinksABlobThatIsNotCommitted) {
+  // Invariant 1/2: a link or manifest entry can only name a committed blob.
+  mctest::TempDir dir;
+  auto s = Store::open(dir.path());
+  ASSERT_TRUE(s);
+  std::string missing = util::sha256_hex("never committed");
+  SnapshotKey key{"hf://org/m", "org-m-0123", "c0ffee", ""};
+  auto r = s->add_to_snapshot(key, {entry("a.bin", "never committed", "")},
+                              {entry("a.bin", "never committed", missing)});
+  ASSERT_FALSE(r);
+  EXPECT_FALSE(util::exists(s->layout().snapshot_dir("org-m-0123", "c0ffee") / "a.bin"));
+  EXPECT_FALSE(util::exists(s->layout().manifest("org-m-0123", "c0ffee")));
+}
