@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "engine_fixture.hpp"
@@ -42,30 +44,56 @@ TEST_F(EngineBasics, BigFileIsFetchedInSeveralRanges) {
   // Cut into max_connections_per_host pieces at least, every one a checked 206.
   ASSERT_GE(log.size(), 4u);
   modelcache::transfer::RangeSet covered;
-  std::vector<std::pair<double, int>> edges;  // +1 at a request's start, -1 at its end
+  // Per connection: from its first request's start to its last request's end.
+  std::map<int, std::pair<double, double>> spans;
   for (const auto& e : log) {
-    edges.emplace_back(e["t_start"].get<double>(), 1);
-    edges.emplace_back(e["t_end"].get<double>(), -1);
+    auto [it, fresh] = spans.try_emplace(e["client_port"].get<int>(), e["t_start"].get<double>(),
+                                         e["t_end"].get<double>());
+    it->second.first = std::min(it->second.first, e["t_start"].get<double>());
+    it->second.second = std::max(it->second.second, e["t_end"].get<double>());
     auto rr = requested_range(e, kSize);
     ASSERT_TRUE(rr) << e.dump();
     EXPECT_EQ(e["status"], 206);
     covered.add({rr->begin, rr->end});
   }
   EXPECT_TRUE(covered.covers({0, kSize}));
-  // In parallel, not one after another on a single connection.
+  // Every byte sent once: no request was cut short (bounded chunks, steals only
+  // beyond the chunk in flight), so nothing the origin sent was thrown away.
+  std::uint64_t sent = 0;
+  for (const auto& e : log) sent += e["bytes_sent"].get<std::uint64_t>();
+  EXPECT_EQ(sent, kSize);
+  EXPECT_EQ(covered.total(), kSize);
+  // Segments go out as several bounded requests each, over kept-alive connections.
+  EXPECT_GT(log.size(), 4u);
+  std::set<int> ports;
+  for (const auto& e : log) ports.insert(e["client_port"].get<int>());
+  EXPECT_LE(ports.size(), static_cast<std::size_t>(settings_.max_connections_per_host));
+  // In parallel, not one after another on a single connection: connections (a
+  // segment's chunks follow each other on one) overlap in time.
+  std::vector<std::pair<double, int>> edges;  // +1 at a connection's start, -1 at its end
+  for (const auto& [port, span] : spans) {
+    edges.emplace_back(span.first, 1);
+    edges.emplace_back(span.second, -1);
+  }
   std::sort(edges.begin(), edges.end());
   int running = 0, most = 0;
   for (const auto& [t, d] : edges) most = std::max(most, running += d);
-  EXPECT_GE(most, 4);
+  EXPECT_GE(most, 4) << [&] {
+    std::string out;
+    for (const auto& e : log) out += e.dump() + "\n";
+    return out;
+  }();
 }
 
 TEST_F(EngineBasics, IdleConnectionsStealFromASlowOne) {
   constexpr std::uint64_t kSize = 8ull << 20;
+  constexpr std::uint64_t kPiece = kSize / 4;
   settings_.min_segment_bytes = 256 << 10;
   make_file("steal.bin", kSize);
-  // The first request for the path (one of the four 2 MiB pieces) crawls at
-  // 512 KiB/s: alone it would need 4 s. The others take the upper half of what it
-  // has left, again and again, until less than min_segment_bytes is left to it.
+  // The first request for the path (the first chunk of one of the four 2 MiB
+  // pieces) crawls at 512 KiB/s: alone the piece would need 4 s. The others take
+  // the upper half of what it has left beyond that chunk, again and again, until
+  // less than min_segment_bytes is left to it.
   auto r = request("steal.bin", "slow/", "n=1&rate=524288");
   auto start = std::chrono::steady_clock::now();
   auto res = fetch_one(r);
@@ -73,20 +101,38 @@ TEST_F(EngineBasics, IdleConnectionsStealFromASlowOne) {
   expect_fetched(res, r, "steal.bin");
   auto log = requests_for("steal.bin");
   std::vector<Requested> ranges;
-  for (const auto& e : log) ranges.push_back(*requested_range(e, kSize));
-  // A steal is a request that starts strictly inside an earlier request's range.
+  std::size_t slow = 0;
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    ranges.push_back(*requested_range(log[i], kSize));
+    auto secs = [&](std::size_t k) {
+      return log[k]["t_end"].get<double>() - log[k]["t_start"].get<double>();
+    };
+    if (secs(i) > secs(slow)) slow = i;
+  }
+  // A steal: a request inside the slow request's piece, beyond what it asked for,
+  // made while it still ran (so not its own connection's next chunk).
+  const std::uint64_t piece_end = ranges[slow].begin + kPiece;
   int steals = 0;
-  for (std::size_t i = 0; i < ranges.size(); ++i) {
-    for (std::size_t j = 0; j < i; ++j) {
-      if (ranges[i].begin > ranges[j].begin && ranges[i].begin < ranges[j].end) {
-        ++steals;
-        break;
-      }
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    if (ranges[i].begin >= ranges[slow].end && ranges[i].begin < piece_end &&
+        log[i]["t_start"].get<double>() < log[slow]["t_end"].get<double>()) {
+      ++steals;
     }
   }
   EXPECT_GE(steals, 2) << log.size() << " requests";
   EXPECT_LT(took, 2.0);
   EXPECT_EQ(res->bytes_downloaded, kSize);
+  // No request was cut short by a steal: every byte was asked for, and sent, once.
+  std::sort(ranges.begin(), ranges.end(),
+            [](const Requested& a, const Requested& b) { return a.begin < b.begin; });
+  std::uint64_t next = 0, sent = 0;
+  for (const Requested& q : ranges) {
+    EXPECT_EQ(q.begin, next) << "requests overlap or leave a gap";
+    next = q.end;
+  }
+  EXPECT_EQ(next, kSize);
+  for (const auto& e : log) sent += e["bytes_sent"].get<std::uint64_t>();
+  EXPECT_EQ(sent, kSize);
 }
 
 TEST_F(EngineBasics, ManyFilesAtOnce) {

@@ -54,6 +54,36 @@ TEST(SegmentPlan, SplitGivesTheUpperHalfOfTheLargestRemainingRange) {
   EXPECT_EQ(range_of(p, t2), (ByteRange{30, 50}));
 }
 
+TEST(SegmentPlan, SplitNeverCutsIntoTheChunkInFlight) {
+  SegmentPlan p(100, 100);
+  SegmentId a = *p.claim_missing();  // [0,100)
+  p.set_fence(a, 80);                // a request for [0,80) is out
+  p.advance(a, 10);
+  // The midpoint of what is left (55) lies inside the request: cut at its end.
+  EXPECT_EQ(p.segment(a).stealable(), 20u);
+  SegmentId t = p.split(a);
+  EXPECT_EQ(range_of(p, a), (ByteRange{0, 80}));
+  EXPECT_EQ(range_of(p, t), (ByteRange{80, 100}));
+  // Nothing beyond the chunk is left: not a candidate any more.
+  EXPECT_EQ(p.segment(a).stealable(), 0u);
+  EXPECT_EQ(p.largest_remaining(1), std::optional<SegmentId>(t));
+  // The thief's own chunk covers its range: nothing to steal anywhere.
+  p.set_fence(t, 100);
+  EXPECT_FALSE(p.largest_remaining(1));
+  // A request that ends early (a retry) releases the fence.
+  p.set_fence(a, p.segment(a).pos);
+  EXPECT_EQ(p.segment(a).split_point(), 45u);
+}
+
+TEST(SegmentPlan, PrefersTheRangeThatGivesTheThiefMost) {
+  SegmentPlan p(200, 100);
+  SegmentId a = *p.claim_missing();  // [0,100): 100 left, but 90 of it requested
+  SegmentId b = *p.claim_missing();  // [100,200): 60 left, none requested
+  p.set_fence(a, 90);
+  p.advance(b, 40);
+  EXPECT_EQ(p.largest_remaining(1), std::optional<SegmentId>(b));
+}
+
 TEST(SegmentPlan, DoesNotSplitBelowTheMinimum) {
   SegmentPlan p(100, 100);
   SegmentId a = *p.claim_missing();
