@@ -26,7 +26,8 @@ echo "== cold pull of hf://demo-org/tiny-model from the local Hub at $HF_ENDPOIN
 "$bin" pull hf://demo-org/tiny-model --json | /usr/bin/python3 -c '
 import json, sys
 o = json.load(sys.stdin)
-print(f"   {len(o[\"files\"])} files, {o[\"bytes_downloaded\"] / 2**20:.1f} MiB downloaded in {o[\"seconds\"]:.2f} s -> {o[\"path\"]}")'
+n, mib, secs = len(o["files"]), o["bytes_downloaded"] / 2**20, o["seconds"]
+print("   %d files, %.1f MiB downloaded in %.2f s -> %s" % (n, mib, secs, o["path"]))'
 echo "== warm pull (nothing downloaded, no request)"
 start=$(date +%s%N)
 snapshot=$("$bin" pull hf://demo-org/tiny-model)
