@@ -1,25 +1,37 @@
 // The download engine: one libcurl multi handle drives every request of a pull.
 //
-// - Many files at once; files of at least 2 * min_segment_bytes are fetched as
-//   parallel ranged GETs. When a connection finishes its segment it takes over the
-//   upper half of the largest remaining range (aria2's policy), so a slow connection
-//   never holds up the end.
+// - Many files at once; files of at least 2 * min_segment_bytes are cut into
+//   segments, one per connection. A segment is fetched as a series of bounded
+//   range requests ("chunks", sized from the connection's rate: ~0.75 s, 256 KiB
+//   to 32 MiB) on one easy handle and kept-alive connection.
+// - When a connection finishes its segment it takes over the upper half of the
+//   largest remaining range (aria2's policy), so a slow connection never holds up
+//   the end; the cut never falls inside the victim's chunk in flight, so no
+//   request is ever aborted for a steal and a pull without faults fetches every
+//   byte exactly once. With nothing worth stealing, it starts the next file, so
+//   files overlap and connections do not idle at a file's tail.
+// - After the first good ranged response, later chunks of the file go straight to
+//   the URL the request was redirected to (Hub resolve URL -> CDN), without the
+//   Authorization/Cookie headers when that is another origin; if it later answers
+//   401/403/404/410 (an expired signed URL) the engine asks the original URL again.
 // - Connection caps: max_connections in all, max_connections_per_host per host.
 // - Every response is checked: a ranged request must get 206 with a Content-Range
 //   that matches the request and the expected total size; a 200 to a ranged request
 //   means the origin ignores Range, and the file is fetched again as one stream.
 //   A body that ends early or runs long is an error for that segment (retried).
 // - Retries (net/retry.hpp) on connection errors, timeouts, 408/429/5xx, stalls.
-// - Bytes go to `part_path` with pwrite; completed ranges are appended to
-//   `journal_path` so that a later run after kill -9 fetches only what is missing.
+// - Bytes go to `part_path` with pwrite (512 KiB at a time); completed ranges are
+//   appended to `journal_path` (every 4 MiB and at each chunk's end) so that a
+//   later run after kill -9 fetches only what is missing.
 // - Hashing runs alongside the download: a hasher follows the contiguous written
 //   prefix of each file (reading back from the page cache the pieces that arrived
 //   out of order), so no second full read happens after the last byte.
-// - On success the part file is complete, fdatasync'ed, its sha256 is known and
-//   the origin's digest (if any) matched; the journal is removed. The caller
-//   commits the part file into the store. On failure nothing is committed: the
-//   part file and journal stay for resume unless the data was proven wrong
-//   (digest/size mismatch), in which case both are deleted.
+// - On success the part file is complete, fdatasync'ed (on a thread of its own,
+//   while other files go on), its sha256 is known and the origin's digest (if
+//   any) matched; the journal is removed. The caller commits the part file into
+//   the store. On failure nothing is committed: the part file and journal stay for
+//   resume unless the data was proven wrong (digest/size mismatch), in which case
+//   both are deleted.
 #pragma once
 
 #include <cstdint>

@@ -31,7 +31,8 @@ FetchLoop::FetchLoop(const core::TransferSettings& settings,
     : settings_(settings),
       requests_(requests),
       on_progress_(on_progress),
-      worker_([m = multi_.multi] { curl_multi_wakeup(m); }) {
+      worker_([m = multi_.multi] { curl_multi_wakeup(m); }),
+      syncer_([m = multi_.multi] { curl_multi_wakeup(m); }) {
   settings_.max_connections = std::max(1, settings_.max_connections);
   settings_.max_connections_per_host =
       std::clamp(settings_.max_connections_per_host, 1, settings_.max_connections);
@@ -117,44 +118,68 @@ void FetchLoop::schedule() {
       if (!st.active && st.attempts > 0 && st.ready_at <= now && has_slot(*job)) start(*job, id);
     }
   }
-  // Missing pieces of started files first, so files finish (and can be
-  // committed) early; then the next files.
+  // Each round fills what it can; a new file's pieces are claimed in the next.
+  while (active_ < settings_.max_connections) {
+    bool any = claim_missing_pieces();
+    if (active_ >= settings_.max_connections) break;
+    any = any || steal() || open_next_job();
+    if (!any) break;
+  }
+}
+
+// Missing pieces of started files first, in request order, so files finish (and
+// can be committed) early.
+bool FetchLoop::claim_missing_pieces() {
+  bool any = false;
   for (auto& job : jobs_) {
-    if (!job || !has_slot(*job)) continue;
-    if (job->state == JobState::kQueued) open_job(*job);
-    while (job->state == JobState::kRunning && has_slot(*job)) {
+    while (job && job->state == JobState::kRunning && has_slot(*job)) {
       auto id = job->plan().claim_missing();
       if (!id) break;
       start(*job, job->add_segment(*id));
+      any = true;
     }
   }
-  // Idle slots: split the largest remaining range (aria2's policy). Only where the
-  // origin has answered a ranged request properly, so a steal is never wasted on
-  // an origin that ignores Range.
+  return any;
+}
+
+// Split the largest stealable range (aria2's policy), beyond the chunk its
+// connection has in flight. Only where the origin has answered a ranged request
+// properly, so a steal is never wasted on an origin that ignores Range.
+bool FetchLoop::steal() {
   const std::uint64_t min_remaining =
       std::max<std::uint64_t>(settings_.min_segment_bytes, 64 << 10);
-  while (active_ < settings_.max_connections) {
-    FileJob* best_job = nullptr;
-    SegmentId best = 0;
-    std::uint64_t best_remaining = 0;
-    for (auto& job : jobs_) {
-      if (!job || job->state != JobState::kRunning || job->ranges != RangeSupport::kYes ||
-          !has_slot(*job)) {
-        continue;
-      }
-      auto id = job->plan().largest_remaining(min_remaining);
-      if (id && job->plan().segment(*id).remaining() > best_remaining) {
-        best_job = job.get();
-        best = *id;
-        best_remaining = job->plan().segment(*id).remaining();
-      }
+  FileJob* best_job = nullptr;
+  SegmentId best = 0;
+  std::uint64_t best_stealable = 0;
+  for (auto& job : jobs_) {
+    if (!job || job->state != JobState::kRunning || job->ranges != RangeSupport::kYes ||
+        !has_slot(*job)) {
+      continue;
     }
-    if (!best_job) break;
-    SegmentId thief = best_job->plan().split(best);
-    util::log(util::LogLevel::kDebug, "{}: steals bytes {}..{}", best_job->request().label,
-              best_job->plan().segment(thief).begin, best_job->plan().segment(thief).end);
-    start(*best_job, best_job->add_segment(thief));
+    auto id = job->plan().largest_remaining(min_remaining);
+    if (id && job->plan().segment(*id).stealable() > best_stealable) {
+      best_job = job.get();
+      best = *id;
+      best_stealable = job->plan().segment(*id).stealable();
+    }
   }
+  if (!best_job) return false;
+  SegmentId thief = best_job->plan().split(best);
+  util::log(util::LogLevel::kDebug, "{}: steals bytes {}..{}", best_job->request().label,
+            best_job->plan().segment(thief).begin, best_job->plan().segment(thief).end);
+  start(*best_job, best_job->add_segment(thief));
+  return true;
+}
+
+// The next file in request order that has a free slot for its host.
+bool FetchLoop::open_next_job() {
+  for (auto& job : jobs_) {
+    if (job && job->state == JobState::kQueued && has_slot(*job)) {
+      open_job(*job);
+      return true;
+    }
+  }
+  return false;
 }
 
 void FetchLoop::open_job(FileJob& job) {
@@ -199,21 +224,31 @@ bool FetchLoop::abort_stalled() {
 }
 
 void FetchLoop::on_done(CURL* easy, CURLcode rc) {
-  auto node = transfers_.extract(easy);
-  if (node.empty()) return;
-  std::unique_ptr<SegmentTransfer> t = std::move(node.mapped());
+  auto it = transfers_.find(easy);
+  if (it == transfers_.end()) return;
+  SegmentTransfer& t = *it->second;
   curl_multi_remove_handle(multi_.multi, easy);
-  FileJob& job = t->job();
-  const SegmentId id = t->segment_id();
-  --active_per_host_[job.host()];
-  --active_;
-  --job.active_transfers;
-  job.segments().at(id).active = false;
+  FileJob& job = t.job();
+  const SegmentId id = t.segment_id();
 
-  TransferOutcome out = t->finish(rc);
-  if (t->got_partial()) job.ranges = RangeSupport::kYes;
-  if (t->etag() && job.etag.empty()) job.etag = *t->etag();
-  t.reset();
+  TransferOutcome out = t.finish(rc);
+  if (t.got_partial()) {
+    job.ranges = RangeSupport::kYes;
+    // Later requests skip the redirect (a Hub resolve URL -> CDN) this one followed.
+    if (!job.uses_effective_url()) job.use_effective_url(t.effective_url());
+  }
+  if (t.etag() && job.etag.empty()) job.etag = *t.etag();
+
+  // The usual case: a chunk is done and its segment has more; the next chunk goes
+  // out on the same handle (and kept-alive connection) right away.
+  if (out.kind == TransferOutcome::Kind::kComplete && t.next_chunk()) {
+    SegmentState& st = job.segments().at(id);
+    st.attempts = 1;  // retries count per chunk
+    if (auto s = job.checkpoint(id, Flush::kNow); !s) return fail(job, s.error());
+    curl_multi_add_handle(multi_.multi, easy);
+    return;
+  }
+  release(easy);
 
   switch (out.kind) {
     case TransferOutcome::Kind::kComplete: {
@@ -226,12 +261,27 @@ void FetchLoop::on_done(CURL* easy, CURLcode rc) {
     }
     case TransferOutcome::Kind::kRetry:
       return on_retry(job, id, out);
+    case TransferOutcome::Kind::kUrlExpired:
+      return on_url_expired(job, id, out);
     case TransferOutcome::Kind::kRangeIgnored:
       job.ranges = RangeSupport::kIgnored;
       return restart_fresh(job, job.request().label + ": the origin ignores Range");
     case TransferOutcome::Kind::kFatal:
       return fail(job, out.error);
   }
+}
+
+// The transfer of `easy` is over: its slot is free and its segment has no
+// request in flight (a steal may take any of its bytes now).
+void FetchLoop::release(CURL* easy) {
+  auto node = transfers_.extract(easy);
+  FileJob& job = node.mapped()->job();
+  const SegmentId id = node.mapped()->segment_id();
+  --active_per_host_[job.host()];
+  --active_;
+  --job.active_transfers;
+  job.segments().at(id).active = false;
+  job.plan().set_fence(id, job.plan().segment(id).pos);
 }
 
 void FetchLoop::on_retry(FileJob& job, SegmentId id, const TransferOutcome& out) {
@@ -247,6 +297,19 @@ void FetchLoop::on_retry(FileJob& job, SegmentId id, const TransferOutcome& out)
   st.ready_at = Clock::now() + delay;
   st.last_error = out.error;
   util::log(util::LogLevel::kInfo, "{}; retrying in {} ms", out.error.message, delay.count());
+}
+
+// The URL a redirect led to stopped working (signed URLs expire): ask the
+// request's own URL again, which redirects to a fresh one. Not a failed attempt;
+// if the request's URL itself answers so, that is final (no loop).
+void FetchLoop::on_url_expired(FileJob& job, SegmentId id, const TransferOutcome& out) {
+  if (auto r = job.checkpoint(id, Flush::kNow); !r) return fail(job, r.error());
+  util::log(util::LogLevel::kInfo, "{}; asking the original URL again", out.error.message);
+  job.drop_effective_url();
+  SegmentState& st = job.segments().at(id);
+  // Uncounted, but > 0: the retry pass in schedule() starts it again at once.
+  st.attempts = std::max(1, st.attempts - 1);
+  st.ready_at = Clock::now();
 }
 
 void FetchLoop::on_all_bytes_in(FileJob& job) {
@@ -285,7 +348,7 @@ bool FetchLoop::check_finishing_jobs() {
           FetchResult{digests->sha256, job->plan().size(), job->bytes_downloaded, job->etag};
       job->state = JobState::kSyncing;
       FileJob* j = job.get();
-      worker_.post([j] {
+      syncer_.post([j] {
         j->sync_status = util::fsync_fd(j->fd(), j->request().part_path);
         j->synced.store(true, std::memory_order_release);
       });

@@ -1,9 +1,12 @@
 // One fetch() call: a CURLM multi handle driven by curl_multi_poll on the
-// calling thread, the FileJobs of every request, and the HashWorker thread.
+// calling thread, the FileJobs of every request, the HashWorker thread and the
+// TaskThread that fdatasyncs finished files.
+// A connection keeps its segment, chunk after chunk, until the segment is done.
 // Scheduling, per free connection slot: retries that are due, then missing
-// pieces of files already started (in request order), then the next file, then
-// a steal of the largest remaining range of any file whose origin has shown it
-// honours Range.
+// pieces of files already started (in request order), then a steal of the
+// largest stealable range of a started file whose origin has shown it honours
+// Range, then the next file. So files overlap: a connection with nothing left to
+// take in the current file starts the next one instead of idling at its tail.
 #pragma once
 
 #include <curl/curl.h>
@@ -19,6 +22,7 @@
 #include "transfer/file_job.hpp"
 #include "transfer/hash_worker.hpp"
 #include "transfer/segment_transfer.hpp"
+#include "transfer/task_thread.hpp"
 
 namespace modelcache::transfer {
 
@@ -41,13 +45,18 @@ class FetchLoop {
 
   void copy_local_files();
   void schedule();
+  bool claim_missing_pieces();
+  bool steal();
+  bool open_next_job();
   bool has_slot(const FileJob& job) const;
   void open_job(FileJob& job);
   void start(FileJob& job, SegmentId id);
   bool drain_done();
   bool abort_stalled();
   void on_done(CURL* easy, CURLcode rc);
+  void release(CURL* easy);
   void on_retry(FileJob& job, SegmentId id, const TransferOutcome& out);
+  void on_url_expired(FileJob& job, SegmentId id, const TransferOutcome& out);
   void on_all_bytes_in(FileJob& job);
   bool check_finishing_jobs();
   void cancel_transfers(FileJob& job);
@@ -65,6 +74,7 @@ class FetchLoop {
   MultiHandle multi_;
   std::vector<std::unique_ptr<FileJob>> jobs_;  // null for file:// requests
   HashWorker worker_;                           // stopped before jobs_ go away
+  TaskThread syncer_;                           // likewise
   std::map<CURL*, std::unique_ptr<SegmentTransfer>> transfers_;
   std::map<std::string, int> active_per_host_;
   int active_ = 0;

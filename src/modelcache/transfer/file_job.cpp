@@ -28,6 +28,22 @@ std::string fingerprint(const FetchRequest& r) {
   return util::sha256_hex(what).substr(0, 16);
 }
 
+// scheme://host:port, lower case: requests to another origin must not carry
+// the credentials that were meant for this one.
+std::string origin_of(std::string_view url) {
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return "";
+  return util::to_lower(url.substr(0, scheme_end)) + "://" + net::url_authority(url);
+}
+
+// Headers that identify the caller: libcurl strips a custom Authorization (and
+// Cookie) only on a redirect it follows itself, so a request we send straight to
+// the redirect target must leave them out.
+bool is_credential(std::string_view header) {
+  std::string name = util::to_lower(util::trim(header.substr(0, header.find(':'))));
+  return name == "authorization" || name == "cookie" || name == "proxy-authorization";
+}
+
 std::uint64_t piece_len(std::uint64_t size, const core::TransferSettings& s) {
   std::uint64_t min_segment = std::max<std::uint64_t>(s.min_segment_bytes, 64 << 10);
   if (size == kUnknownSize || size < 2 * min_segment) return std::max<std::uint64_t>(size, 1);
@@ -158,15 +174,43 @@ SegmentId FileJob::add_segment(SegmentId id) {
   return id;
 }
 
-std::optional<RequestedRange> FileJob::request_range(const Segment& s) const {
+std::optional<RequestedRange> FileJob::request_range(const Segment& s,
+                                                     std::uint64_t chunk_len) const {
   // An origin that ignores Range gets plain GETs; the engine skips what it has.
   if (ranges == RangeSupport::kIgnored) return std::nullopt;
   if (s.end == kOpenEnd) {
     if (s.pos == 0) return std::nullopt;
     return RequestedRange{s.pos, std::nullopt};
   }
+  // A file small enough to be one piece is one plain GET, as any client does.
   if (s.pos == 0 && s.end == plan_->size()) return std::nullopt;
-  return RequestedRange{s.pos, s.end};
+  chunk_len = std::max<std::uint64_t>(chunk_len, 1);
+  std::uint64_t end = s.end;
+  if (s.end - s.pos > chunk_len + chunk_len / 2) end = s.pos + chunk_len;
+  return RequestedRange{s.pos, end};
+}
+
+const std::string& FileJob::url() const {
+  return effective_url_.empty() ? request_->url : effective_url_;
+}
+
+const std::vector<std::string>& FileJob::headers() const {
+  return effective_url_.empty() ? request_->headers : effective_headers_;
+}
+
+void FileJob::use_effective_url(const std::string& url) {
+  if (url.empty() || url == request_->url) return;
+  effective_url_ = url;
+  effective_headers_.clear();
+  const bool same_origin = origin_of(url) == origin_of(request_->url);
+  for (const std::string& h : request_->headers) {
+    if (same_origin || !is_credential(h)) effective_headers_.push_back(h);
+  }
+}
+
+void FileJob::drop_effective_url() {
+  effective_url_.clear();
+  effective_headers_.clear();
 }
 
 Status FileJob::on_written(SegmentId id, std::uint64_t n) {

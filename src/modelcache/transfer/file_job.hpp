@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/config.hpp"
 #include "modelcache/error.hpp"
@@ -61,8 +62,21 @@ class FileJob {
   void discard_files();
 
   SegmentId add_segment(SegmentId id);  // registers retry state for a plan segment
-  // The request for a segment's next attempt: nullopt means no Range header.
-  std::optional<RequestedRange> request_range(const Segment& s) const;
+  // The next request of a segment, at most about `chunk_len` bytes from its
+  // position (a sliver left over is taken along): nullopt means no Range header,
+  // which asks for the whole file in one request.
+  std::optional<RequestedRange> request_range(const Segment& s, std::uint64_t chunk_len) const;
+
+  // Where requests go: the URL that answered the first good ranged response (a
+  // CDN behind a redirect) once known, so later chunks skip the redirect; else the
+  // request's URL. The headers drop credentials when that URL is on another origin.
+  const std::string& url() const;
+  const std::vector<std::string>& headers() const;
+  bool uses_effective_url() const { return !effective_url_.empty(); }
+  // `url` answered a ranged request well; later requests go straight to it.
+  void use_effective_url(const std::string& url);
+  // The effective URL failed (an expired signed URL): back to the request's URL.
+  void drop_effective_url();
   // Bytes [pos, pos+n) of segment `id` were pwrite()n.
   Status on_written(SegmentId id, std::uint64_t n);
   // Hands written bytes to the follower and the journal (every few MiB, or now).
@@ -98,6 +112,8 @@ class FileJob {
   const core::TransferSettings* settings_;
   HashWorker* worker_;
   std::string host_;
+  std::string effective_url_;                   // empty: use request_->url
+  std::vector<std::string> effective_headers_;  // request_->headers minus credentials
   util::UniqueFd fd_;
   std::optional<SegmentPlan> plan_;
   std::shared_ptr<HashFollower> follower_;

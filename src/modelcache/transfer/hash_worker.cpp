@@ -42,30 +42,16 @@ void HashWorker::notify() {
   cv_.notify_one();
 }
 
-void HashWorker::post(std::function<void()> task) {
-  {
-    std::lock_guard lock(mu_);
-    tasks_.push_back(std::move(task));
-  }
-  cv_.notify_one();
-}
-
 void HashWorker::run() {
   std::vector<char> buffer(kChunk);
   for (;;) {
     std::vector<std::shared_ptr<HashFollower>> followers;
-    std::deque<std::function<void()>> tasks;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || pending_ || !tasks_.empty(); });
-      if (stop_ && tasks_.empty()) return;
+      cv_.wait(lock, [&] { return stop_ || pending_; });
+      if (stop_) return;
       pending_ = false;
       followers = followers_;
-      tasks.swap(tasks_);
-    }
-    for (auto& task : tasks) {
-      task();
-      on_event_();
     }
     // Round-robin until nobody has bytes ready; new bytes reported meanwhile set
     // pending_ again, so nothing is missed.
@@ -80,7 +66,7 @@ void HashWorker::run() {
         }
       }
       std::lock_guard lock(mu_);
-      if (stop_ || !tasks_.empty()) break;
+      if (stop_) break;
     }
   }
 }

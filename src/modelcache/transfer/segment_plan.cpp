@@ -4,6 +4,11 @@
 
 namespace modelcache::transfer {
 
+std::uint64_t Segment::split_point() const {
+  if (end == kOpenEnd) return end;
+  return std::min(end, std::max({pos, fence, pos + remaining() / 2}));
+}
+
 SegmentPlan::SegmentPlan(std::uint64_t size, std::uint64_t piece_len)
     : size_(size), piece_len_(std::max<std::uint64_t>(piece_len, 1)) {}
 
@@ -22,7 +27,7 @@ std::optional<SegmentId> SegmentPlan::claim_missing() {
   if (size_ == kOpenEnd) {
     if (!segments_.empty() || !done_.empty()) return std::nullopt;
     SegmentId id = next_id_++;
-    segments_.emplace(id, Segment{id, 0, 0, kOpenEnd});
+    segments_.emplace(id, Segment{id, 0, 0, kOpenEnd, 0});
     return id;
   }
   auto gaps = missing();
@@ -32,7 +37,7 @@ std::optional<SegmentId> SegmentPlan::claim_missing() {
   // of its own.
   if (r.size() > piece_len_ + piece_len_ / 2) r.end = r.begin + piece_len_;
   SegmentId id = next_id_++;
-  segments_.emplace(id, Segment{id, r.begin, r.begin, r.end});
+  segments_.emplace(id, Segment{id, r.begin, r.begin, r.end, r.begin});
   return id;
 }
 
@@ -41,10 +46,12 @@ std::optional<SegmentId> SegmentPlan::largest_remaining(std::uint64_t min_remain
   std::uint64_t best_remaining = 0;
   for (const auto& [id, s] : segments_) {
     if (s.end == kOpenEnd) continue;
-    std::uint64_t r = s.remaining();
-    if (r >= min_remaining && r >= 2 && r > best_remaining) {
+    std::uint64_t give = s.stealable();
+    // A thief gets about half of what is left; with a chunk in flight, less.
+    if (s.remaining() >= min_remaining && give >= 1 && 2 * give >= min_remaining &&
+        give > best_remaining) {
       best = id;
-      best_remaining = r;
+      best_remaining = give;
     }
   }
   return best;
@@ -52,11 +59,16 @@ std::optional<SegmentId> SegmentPlan::largest_remaining(std::uint64_t min_remain
 
 SegmentId SegmentPlan::split(SegmentId victim) {
   Segment& v = segments_.at(victim);
-  std::uint64_t mid = v.pos + v.remaining() / 2;
+  std::uint64_t mid = v.split_point();
   SegmentId id = next_id_++;
-  segments_.emplace(id, Segment{id, mid, mid, v.end});
+  segments_.emplace(id, Segment{id, mid, mid, v.end, mid});
   v.end = mid;
   return id;
+}
+
+void SegmentPlan::set_fence(SegmentId id, std::uint64_t fence) {
+  Segment& s = segments_.at(id);
+  s.fence = std::min(fence, s.end);
 }
 
 void SegmentPlan::advance(SegmentId id, std::uint64_t bytes) {

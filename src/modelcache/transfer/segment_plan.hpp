@@ -3,6 +3,10 @@
 // offset up (so the hash follower's prefix grows early), and a connection with
 // nothing left to claim splits the largest remaining in-flight range at its
 // midpoint and takes the upper half, so a slow connection never holds up the end.
+//
+// A segment is fetched as a series of bounded requests ("chunks"); its `fence` is
+// the end of the chunk in flight. A split never cuts below the fence, so no
+// request is ever cut short by a steal: the origin sends every byte once.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +27,12 @@ struct Segment {
   std::uint64_t begin = 0;  // first byte this segment was given
   std::uint64_t pos = 0;    // next byte to write; [begin, pos) is written
   std::uint64_t end = 0;    // exclusive; kOpenEnd while the file size is unknown
+  std::uint64_t fence = 0;  // bytes before this are requested already (chunk in flight)
   std::uint64_t remaining() const { return end == kOpenEnd ? kOpenEnd : end - pos; }
+  // Where a split would cut: the midpoint of what is left, but never below the fence.
+  std::uint64_t split_point() const;
+  // What a split would give a thief (0 for open-ended segments).
+  std::uint64_t stealable() const { return end == kOpenEnd ? 0 : end - split_point(); }
 };
 
 class SegmentPlan {
@@ -40,12 +49,15 @@ class SegmentPlan {
   // missing (everything is done or claimed by a segment).
   std::optional<SegmentId> claim_missing();
 
-  // The segment with the most bytes still to come, if that is at least
-  // `min_remaining` (open-ended segments are never candidates).
+  // The segment a split would give the most bytes to (stealable()), among those
+  // with at least `min_remaining` bytes still to come whose split would give at
+  // least half of that (open-ended segments are never candidates).
   std::optional<SegmentId> largest_remaining(std::uint64_t min_remaining) const;
-  // Trims `victim` to the lower half of what it still has to fetch and returns a
-  // new segment over the upper half.
+  // Trims `victim` to end at its split_point() and returns a new segment over the
+  // rest.
   SegmentId split(SegmentId victim);
+  // A request for bytes up to `fence` went out (or, with fence == pos, ended).
+  void set_fence(SegmentId id, std::uint64_t fence);
 
   void advance(SegmentId id, std::uint64_t bytes);
   // The segment stops (finished, trimmed, or abandoned): what it wrote becomes

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <map>
 #include <set>
 #include <thread>
 
@@ -36,7 +35,10 @@ TEST_F(EngineBasics, SmallFileIsOnePlainGet) {
 TEST_F(EngineBasics, BigFileIsFetchedInSeveralRanges) {
   constexpr std::uint64_t kSize = 64ull << 20;
   make_file("big.bin", kSize);
-  auto r = request("big.bin");
+  // Paced like a network link (64 MiB/s per request): unpaced, loopback can hand
+  // curl a connection's whole body in one turn of its loop, which would say
+  // nothing about whether the connections ran side by side.
+  auto r = request("big.bin", "slow/", "rate=67108864");
   auto res = fetch_one(r);
   expect_fetched(res, r, "big.bin");
   EXPECT_EQ(res->bytes_downloaded, kSize);
@@ -44,13 +46,10 @@ TEST_F(EngineBasics, BigFileIsFetchedInSeveralRanges) {
   // Cut into max_connections_per_host pieces at least, every one a checked 206.
   ASSERT_GE(log.size(), 4u);
   modelcache::transfer::RangeSet covered;
-  // Per connection: from its first request's start to its last request's end.
-  std::map<int, std::pair<double, double>> spans;
+  std::vector<std::pair<double, int>> edges;  // +1 at a request's start, -1 at its end
   for (const auto& e : log) {
-    auto [it, fresh] = spans.try_emplace(e["client_port"].get<int>(), e["t_start"].get<double>(),
-                                         e["t_end"].get<double>());
-    it->second.first = std::min(it->second.first, e["t_start"].get<double>());
-    it->second.second = std::max(it->second.second, e["t_end"].get<double>());
+    edges.emplace_back(e["t_start"].get<double>(), 1);
+    edges.emplace_back(e["t_end"].get<double>(), -1);
     auto rr = requested_range(e, kSize);
     ASSERT_TRUE(rr) << e.dump();
     EXPECT_EQ(e["status"], 206);
@@ -68,21 +67,11 @@ TEST_F(EngineBasics, BigFileIsFetchedInSeveralRanges) {
   std::set<int> ports;
   for (const auto& e : log) ports.insert(e["client_port"].get<int>());
   EXPECT_LE(ports.size(), static_cast<std::size_t>(settings_.max_connections_per_host));
-  // In parallel, not one after another on a single connection: connections (a
-  // segment's chunks follow each other on one) overlap in time.
-  std::vector<std::pair<double, int>> edges;  // +1 at a connection's start, -1 at its end
-  for (const auto& [port, span] : spans) {
-    edges.emplace_back(span.first, 1);
-    edges.emplace_back(span.second, -1);
-  }
+  // In parallel, not one after another on a single connection.
   std::sort(edges.begin(), edges.end());
   int running = 0, most = 0;
   for (const auto& [t, d] : edges) most = std::max(most, running += d);
-  EXPECT_GE(most, 4) << [&] {
-    std::string out;
-    for (const auto& e : log) out += e.dump() + "\n";
-    return out;
-  }();
+  EXPECT_GE(most, 4);
 }
 
 TEST_F(EngineBasics, IdleConnectionsStealFromASlowOne) {
