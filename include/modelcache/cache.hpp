@@ -29,6 +29,9 @@ struct PullOptions {
   std::vector<std::string> allow;    // globs; empty = everything
   std::vector<std::string> ignore;   // globs; ignore wins over allow
   std::optional<std::string> token;  // overrides HF_TOKEN / HUGGING_FACE_HUB_TOKEN
+  // The value (not the name) of a secret whose format the origin reads: see
+  // source::ListOptions::secret. Never logged, stored or echoed in errors.
+  std::optional<std::string> secret;
   std::optional<NetworkMode> network;  // unset = from the environment (MODELCACHE_OFFLINE, HF_HUB_OFFLINE)
   std::function<void(const Progress&)> on_progress;  // called from the pulling thread
 };

@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "cache/blob_fetcher.hpp"
 #include "cache/selection.hpp"
 #include "core/config.hpp"
@@ -29,7 +31,13 @@ std::string ref_name(const core::ModelRef& ref) {
 }
 
 std::string display(const core::ModelRef& ref) {
-  return ref.kind == core::RefKind::kHuggingFace ? ref.id() + "@" + ref.revision : ref.id();
+  return ref.revision.empty() ? ref.id() : ref.id() + "@" + ref.revision;
+}
+
+// A revision that never moves: a Hub commit, or a bucket ref pinned to a snapshot id.
+bool is_pinned(const core::ModelRef& ref) {
+  return (ref.kind == core::RefKind::kHuggingFace || ref.is_bucket()) &&
+         core::is_commit_hash(ref.revision);
 }
 
 Snapshot make_snapshot(const store::Store& store, const core::ModelRef& ref,
@@ -38,7 +46,7 @@ Snapshot make_snapshot(const store::Store& store, const core::ModelRef& ref,
   s.path = store.layout().snapshot_dir(ref.folder_name(), manifest.snapshot_id);
   s.model = ref.id();
   s.snapshot_id = manifest.snapshot_id;
-  s.revision = ref.kind == core::RefKind::kHuggingFace ? ref.revision : "";
+  s.revision = ref.revision;
   for (const auto& f : manifest.files) {
     if (!util::is_selected(f.path, rules.allow, rules.ignore)) continue;
     s.files.push_back(SnapshotFile{f.path, f.size, f.sha256});
@@ -89,9 +97,7 @@ struct Cache::Impl {
 
   // The snapshot id the store can answer with, without the network.
   std::optional<std::string> local_snapshot_id(const core::ModelRef& ref, RefUse use) const {
-    if (ref.kind == core::RefKind::kHuggingFace && core::is_commit_hash(ref.revision)) {
-      return ref.revision;
-    }
+    if (is_pinned(ref)) return ref.revision;
     auto rec = store.read_ref(ref.folder_name(), ref_name(ref));
     if (!rec || !*rec) return std::nullopt;
     auto age = util::unix_now() - (*rec)->resolved_at;
@@ -140,8 +146,15 @@ struct Cache::Impl {
     if (!src) return std::unexpected(src.error());
     source::ListOptions list_options;
     list_options.token = options.token ? options.token : config.hf_token;
+    list_options.secret = options.secret;
     auto listing = (*src)->list(ref, list_options);
     if (!listing) return std::unexpected(listing.error());
+    if (ref.is_bucket() && is_pinned(ref) && listing->snapshot_id != ref.revision) {
+      return fail(ErrorCode::kRevisionNotFound,
+                  fmt::format("{} no longer has snapshot {} (its objects changed; it is now {}): "
+                              "pull without the pin, or run `modelcache lock` again",
+                              ref.id(), ref.revision, listing->snapshot_id));
+    }
     auto selected = cache::select_files(listing->files, rules, display(ref));
     if (!selected) return std::unexpected(selected.error());
 
@@ -233,8 +246,10 @@ Result<core::ModelRef> parse_with_revision(std::string_view text, const PullOpti
   auto ref = core::parse_ref(text);
   if (!ref) return ref;
   if (!options.revision.empty()) {
-    if (ref->kind != core::RefKind::kHuggingFace) {
-      return fail(ErrorCode::kInvalidArgument, "--revision applies to hf:// references only");
+    const bool bucket_pin = ref->is_bucket() && core::is_commit_hash(options.revision);
+    if (ref->kind != core::RefKind::kHuggingFace && !bucket_pin) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "--revision applies to hf:// references, and to bucket references as a 40-hex snapshot id");
     }
     ref->revision = options.revision;
   }

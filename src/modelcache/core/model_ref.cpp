@@ -57,6 +57,44 @@ Result<ModelRef> parse_hf(std::string_view text, std::string_view rest) {
   return ref;
 }
 
+// s3://BUCKET[/PREFIX][@SNAPSHOT], gs://..., az://ACCOUNT/CONTAINER[/PREFIX][@SNAPSHOT].
+// Object keys may contain '@', so only a trailing '@' + 40 hex is a pin.
+Result<ModelRef> parse_bucket(std::string_view text, RefKind kind, std::string_view rest) {
+  ModelRef ref;
+  ref.kind = kind;
+  if (auto at = rest.rfind('@'); at != std::string_view::npos && is_commit_hash(rest.substr(at + 1))) {
+    ref.revision = std::string(rest.substr(at + 1));
+    rest = rest.substr(0, at);
+  }
+  while (rest.ends_with("//")) rest.remove_suffix(1);
+  const int parts = kind == RefKind::kAzure ? 2 : 1;  // account/container, or bucket
+  std::string_view head = rest;
+  std::size_t cut = 0;
+  for (int i = 0; i < parts; ++i) {
+    auto slash = head.find('/', cut);
+    std::string_view part = head.substr(cut, slash == std::string_view::npos ? slash : slash - cut);
+    if (part.empty() || part.size() > 255 || part == "." || part == "..") {
+      const char* form = kind == RefKind::kAzure ? "az://ACCOUNT/CONTAINER[/PREFIX]"
+                         : kind == RefKind::kS3  ? "s3://BUCKET[/PREFIX]"
+                                                 : "gs://BUCKET[/PREFIX]";
+      return std::unexpected(bad_ref(text, std::string("expected ") + form).error());
+    }
+    for (char c : part) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+        return std::unexpected(bad_ref(text, "bucket, account and container names are letters, digits, '-', '_', '.'").error());
+      }
+    }
+    cut = slash == std::string_view::npos ? head.size() : slash + 1;
+  }
+  for (char c : rest) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == '\\') {
+      return std::unexpected(bad_ref(text, "prefix contains a control character or backslash").error());
+    }
+  }
+  ref.repo = std::string(rest);
+  return ref;
+}
+
 std::string slug_of(std::string_view id) {
   std::string out;
   for (char c : id) {
@@ -83,8 +121,30 @@ std::string ModelRef::id() const {
       return repo;
     case RefKind::kFile:
       return "file://" + repo;
+    case RefKind::kS3:
+      return "s3://" + repo;
+    case RefKind::kGcs:
+      return "gs://" + repo;
+    case RefKind::kAzure:
+      return "az://" + repo;
   }
   return repo;
+}
+
+std::string ModelRef::bucket() const {
+  std::size_t cut = 0;
+  for (int i = 0; i < (kind == RefKind::kAzure ? 2 : 1); ++i) {
+    auto slash = repo.find('/', cut);
+    cut = slash == std::string::npos ? repo.size() : slash + 1;
+  }
+  std::string out = repo.substr(0, cut);
+  if (!out.empty() && out.back() == '/') out.pop_back();
+  return out;
+}
+
+std::string ModelRef::prefix() const {
+  std::string b = bucket();
+  return b.size() >= repo.size() ? std::string() : repo.substr(b.size() + 1);
 }
 
 std::string ModelRef::folder_name() const {
@@ -111,13 +171,17 @@ Result<ModelRef> parse_ref(std::string_view text) {
     }
     return ref;
   }
+  if (text.starts_with("s3://")) return parse_bucket(text, RefKind::kS3, text.substr(5));
+  if (text.starts_with("gs://")) return parse_bucket(text, RefKind::kGcs, text.substr(5));
+  if (text.starts_with("az://")) return parse_bucket(text, RefKind::kAzure, text.substr(5));
+  if (text.starts_with("azure://")) return parse_bucket(text, RefKind::kAzure, text.substr(8));
   std::string_view path = text;
   if (text.starts_with("file://")) {
     path = text.substr(7);
     if (!path.starts_with("/")) return std::unexpected(bad_ref(text, "file:// needs an absolute path").error());
   } else if (text.find("://") != std::string_view::npos) {
     return std::unexpected(
-        bad_ref(text, "unknown scheme (supported: hf://, http://, https://, file://)").error());
+        bad_ref(text, "unknown scheme (supported: hf://, s3://, gs://, az://, http://, https://, file://)").error());
   }
   std::error_code ec;
   auto abs = std::filesystem::absolute(std::filesystem::path(path), ec).lexically_normal();

@@ -3,6 +3,11 @@
 //   hf://datasets/ORG/NAME[@REV]   Hugging Face dataset repo
 //   http(s)://host/path/file       one file over HTTP(S)
 //   file:///abs/dir, /abs/dir, ./rel/dir   a local directory (or single file)
+//   s3://BUCKET[/PREFIX][@SNAPSHOT]          objects under a prefix of an S3 bucket
+//   gs://BUCKET[/PREFIX][@SNAPSHOT]          objects under a prefix of a GCS bucket
+//   az://ACCOUNT/CONTAINER[/PREFIX][@SNAPSHOT]  (also azure://) Azure Blob
+// A bucket ref's optional @SNAPSHOT is a 40-hex snapshot id (what a lock file
+// records): the listing must still hash to it, and a cached copy needs no request.
 #pragma once
 
 #include <string>
@@ -12,14 +17,21 @@
 
 namespace modelcache::core {
 
-enum class RefKind { kHuggingFace, kHttp, kFile };
+enum class RefKind { kHuggingFace, kHttp, kFile, kS3, kGcs, kAzure };
 enum class RepoType { kModel, kDataset };
 
 struct ModelRef {
   RefKind kind = RefKind::kHuggingFace;
   RepoType repo_type = RepoType::kModel;
-  std::string repo;      // hf: "org/name"; http: the URL; file: absolute path
-  std::string revision;  // hf: as given, "main" when absent; others: empty
+  std::string repo;      // hf: "org/name"; http: the URL; file: absolute path;
+                         // s3/gs: "BUCKET" or "BUCKET/PREFIX"; az: "ACCOUNT/CONTAINER[/PREFIX]"
+  std::string revision;  // hf: as given, "main" when absent; buckets: pinned snapshot id or
+                         // empty; others: empty
+
+  // The bucket (s3, gs), or "ACCOUNT/CONTAINER" (az), and the prefix under it
+  // (no leading '/'; empty for the whole bucket).
+  std::string bucket() const;
+  std::string prefix() const;
 
   // Stable id of the model, without revision: "hf://org/name", "hf://datasets/org/name",
   // the URL, or "file:///abs/path". Two refs name the same model iff their ids are equal.
@@ -27,6 +39,7 @@ struct ModelRef {
   // Folder under models/: readable slug + '-' + 16 hex of sha256(id), so that two ids
   // never share a folder even when their slugs collide (case, Unicode, punctuation).
   std::string folder_name() const;
+  bool is_bucket() const { return kind == RefKind::kS3 || kind == RefKind::kGcs || kind == RefKind::kAzure; }
   // "models" or "datasets": the Hub API path segment.
   std::string_view hub_type_path() const;
 };

@@ -37,6 +37,11 @@ struct Listing {
 
 struct ListOptions {
   std::optional<std::string> token;  // already resolved from flags / env
+  // The value of a named secret (runtime_secret_name / auth_secret_name), whose
+  // format each origin reads: a Hub token as text; AWS JSON {aws_access_key_id,
+  // aws_secret_access_key, aws_region?, aws_session_token?}; a GCS service-account
+  // JSON; Azure JSON {account_key} or a SAS. Never logged or echoed in errors.
+  std::optional<std::string> secret;
 };
 
 class Source {

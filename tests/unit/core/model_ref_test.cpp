@@ -66,3 +66,48 @@ TEST(ModelRef, LocalPathsAreAbsolute) {
   EXPECT_TRUE(is_commit_hash("0123456789abcdef0123456789abcdef01234567"));
   EXPECT_FALSE(is_commit_hash("main"));
 }
+
+TEST(ModelRef, BucketForms) {
+  auto s3 = parse_ref("s3://my-bucket/models/llama/");
+  ASSERT_TRUE(s3);
+  EXPECT_EQ(s3->kind, RefKind::kS3);
+  EXPECT_TRUE(s3->is_bucket());
+  EXPECT_EQ(s3->bucket(), "my-bucket");
+  EXPECT_EQ(s3->prefix(), "models/llama/");
+  EXPECT_EQ(s3->revision, "");
+  EXPECT_EQ(s3->id(), "s3://my-bucket/models/llama/");
+
+  auto whole = parse_ref("gs://bucket");
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->kind, RefKind::kGcs);
+  EXPECT_EQ(whole->bucket(), "bucket");
+  EXPECT_EQ(whole->prefix(), "");
+
+  auto az = parse_ref("azure://acct/weights/sdxl/unet");
+  ASSERT_TRUE(az);
+  EXPECT_EQ(az->kind, RefKind::kAzure);
+  EXPECT_EQ(az->bucket(), "acct/weights");
+  EXPECT_EQ(az->prefix(), "sdxl/unet");
+  EXPECT_EQ(az->id(), "az://acct/weights/sdxl/unet");
+  EXPECT_EQ(parse_ref("az://acct/weights/sdxl/unet")->folder_name(), az->folder_name());
+
+  // A trailing @ + 40 hex pins a snapshot; any other '@' is part of the key.
+  const std::string pin(40, 'a');
+  auto pinned = parse_ref("s3://b/p@" + pin);
+  ASSERT_TRUE(pinned);
+  EXPECT_EQ(pinned->revision, pin);
+  EXPECT_EQ(pinned->prefix(), "p");
+  EXPECT_EQ(pinned->folder_name(), parse_ref("s3://b/p")->folder_name());
+  auto at_in_key = parse_ref("s3://b/user@host/x");
+  ASSERT_TRUE(at_in_key);
+  EXPECT_EQ(at_in_key->prefix(), "user@host/x");
+  EXPECT_EQ(at_in_key->revision, "");
+
+  EXPECT_NE(parse_ref("s3://b/p")->folder_name(), parse_ref("gs://b/p")->folder_name());
+  for (const char* bad : {"s3://", "s3:///prefix", "gs://bu cket/x", "az://acct", "az://acct/",
+                          "s3://../x", "s3://b/a\\b"}) {
+    auto r = parse_ref(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, modelcache::ErrorCode::kInvalidRef) << bad;
+  }
+}
