@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  libpugixml-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev
   nginx-light aria2 hyperfine curl
   python3 python3-pytest
