@@ -100,6 +100,7 @@ std::vector<Result<FetchedBlob>> BlobFetcher::fetch(
         r.label = f.path;
         r.url = f.url;
         r.headers = f.headers;
+        r.sign = f.sign;
         r.size = f.size;
         r.expected = f.digest;
         r.part_path = store_.layout().part_file(key);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,9 @@ struct RemoteFile {
   std::optional<core::Digest> digest;  // what the origin promises, checked after download
   std::string url;                     // where to GET the bytes (http(s):// or file://)
   std::vector<std::string> headers;    // extra request headers, e.g. Authorization
+  // Fresh headers for each request of the download, when the origin's signature
+  // dates itself (S3 SigV4, Azure SharedKey); replaces `headers` when set.
+  std::function<std::vector<std::string>()> sign;
   std::string etag;                    // recorded in the manifest
   std::string last_modified;
 };

@@ -53,6 +53,10 @@ struct FetchRequest {
   std::string label;                 // shown in errors and progress: the repo path
   std::string url;                   // http(s):// or file://
   std::vector<std::string> headers;  // "Name: value"
+  // When set, called on the engine's thread before every request for fresh
+  // headers (used instead of `headers`): signatures that date themselves (S3
+  // SigV4, Azure SharedKey) stay valid through a download of any length.
+  std::function<std::vector<std::string>()> sign;
   std::uint64_t size = kUnknownSize;
   std::optional<core::Digest> expected;
   std::filesystem::path part_path;     // where bytes are written

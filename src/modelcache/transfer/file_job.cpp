@@ -194,24 +194,20 @@ const std::string& FileJob::url() const {
   return effective_url_.empty() ? request_->url : effective_url_;
 }
 
-const std::vector<std::string>& FileJob::headers() const {
-  return effective_url_.empty() ? request_->headers : effective_headers_;
+std::vector<std::string> FileJob::headers() const {
+  std::vector<std::string> all = request_->sign ? request_->sign() : request_->headers;
+  if (effective_url_.empty() || effective_same_origin_) return all;
+  std::erase_if(all, [](const std::string& h) { return is_credential(h); });
+  return all;
 }
 
 void FileJob::use_effective_url(const std::string& url) {
   if (url.empty() || url == request_->url) return;
   effective_url_ = url;
-  effective_headers_.clear();
-  const bool same_origin = origin_of(url) == origin_of(request_->url);
-  for (const std::string& h : request_->headers) {
-    if (same_origin || !is_credential(h)) effective_headers_.push_back(h);
-  }
+  effective_same_origin_ = origin_of(url) == origin_of(request_->url);
 }
 
-void FileJob::drop_effective_url() {
-  effective_url_.clear();
-  effective_headers_.clear();
-}
+void FileJob::drop_effective_url() { effective_url_.clear(); }
 
 Status FileJob::on_written(SegmentId id, std::uint64_t n) {
   plan_->advance(id, n);

@@ -71,7 +71,7 @@ class FileJob {
   // CDN behind a redirect) once known, so later chunks skip the redirect; else the
   // request's URL. The headers drop credentials when that URL is on another origin.
   const std::string& url() const;
-  const std::vector<std::string>& headers() const;
+  std::vector<std::string> headers() const;
   bool uses_effective_url() const { return !effective_url_.empty(); }
   // `url` answered a ranged request well; later requests go straight to it.
   void use_effective_url(const std::string& url);
@@ -113,7 +113,7 @@ class FileJob {
   HashWorker* worker_;
   std::string host_;
   std::string effective_url_;                   // empty: use request_->url
-  std::vector<std::string> effective_headers_;  // request_->headers minus credentials
+  bool effective_same_origin_ = false;  // else credentials are not sent to effective_url_
   util::UniqueFd fd_;
   std::optional<SegmentPlan> plan_;
   std::shared_ptr<HashFollower> follower_;
