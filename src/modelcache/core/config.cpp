@@ -84,7 +84,8 @@ Result<Config> Config::from_env(const fs::path& root_override) {
                  read_int("MODELCACHE_CONNECTIONS_PER_HOST", t.max_connections_per_host, 1, 64),
                  read_int("MODELCACHE_MAX_ATTEMPTS", t.max_attempts, 1, 100),
                  read_int("MODELCACHE_BACKOFF_MS", t.backoff_base, 0, 600000),
-                 read_int("MODELCACHE_STALL_TIMEOUT", t.stall_timeout, 1, 3600)}) {
+                 read_int("MODELCACHE_STALL_TIMEOUT", t.stall_timeout, 1, 3600),
+                 read_int("MODELCACHE_LIST_PAGE_SIZE", c.list_page_size, 1, 5000)}) {
     if (!s) return std::unexpected(s.error());
   }
   if (auto v = util::env("MODELCACHE_MIN_SEGMENT")) {

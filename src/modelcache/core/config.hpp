@@ -30,6 +30,7 @@ struct Config {
   std::optional<std::string> hf_token;                 // HF_TOKEN, HUGGING_FACE_HUB_TOKEN
   NetworkMode network = NetworkMode::kOnline;          // MODELCACHE_OFFLINE=1, HF_HUB_OFFLINE=1
   std::chrono::seconds ref_ttl{600};                   // MODELCACHE_REF_TTL (seconds)
+  int list_page_size = 1000;  // MODELCACHE_LIST_PAGE_SIZE: keys per bucket listing page
   TransferSettings transfer;
 
   static Result<Config> from_env(const std::filesystem::path& root_override = {});
