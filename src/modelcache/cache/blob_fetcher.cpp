@@ -123,7 +123,14 @@ std::vector<Result<FetchedBlob>> BlobFetcher::fetch(
       for (std::size_t i = 0; i < mine.size(); ++i) {
         const std::string& key = mine[i];
         if (!fetched[i]) {
-          settle(key, std::unexpected(fetched[i].error()));
+          Error e = fetched[i].error();
+          // The listing just said the file exists: gone now means it was replaced or
+          // deleted since (a pinned GCS generation, an expired listing), not a typo.
+          if (e.code == ErrorCode::kNotFound) {
+            e.message += ": the object changed while downloading (or was deleted since it was "
+                         "listed); pull again";
+          }
+          settle(key, std::unexpected(std::move(e)));
           continue;
         }
         const transfer::FetchResult& r = *fetched[i];
