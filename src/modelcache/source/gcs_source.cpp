@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -113,6 +115,13 @@ std::string principal(const GcsCredentials& creds) {
   return "anonymous requests";
 }
 
+std::string token_description(const GcsCredentials& creds) {
+  if (creds.kind == GcsAuthKind::kServiceAccount) {
+    return "the access token of service account " + printable(creds.account.client_email);
+  }
+  return "the access token from " + creds.origin;
+}
+
 // One listing: endpoint, credentials and client in one place.
 class GcsSession {
  public:
@@ -135,6 +144,20 @@ class GcsSession {
   std::vector<std::string> auth_headers() const {
     if (!token_) return {};
     return {"Authorization: Bearer " + *token_};
+  }
+
+  // Service-account tokens live an hour: each request of a long download asks the
+  // token cache, which exchanges a new JWT 60 s before the old token expires.
+  // Empty for plain tokens (nothing to refresh them with) and anonymous access.
+  std::function<std::vector<std::string>()> signer(const core::TransferSettings& transfer) const {
+    if (creds_.kind != GcsAuthKind::kServiceAccount) return {};
+    auto account = std::make_shared<const ServiceAccount>(creds_.account);
+    return [account, transfer, fallback = auth_headers()] {
+      auto token = service_account_token(*account, transfer);
+      // A failed refresh sends the old token: the origin's 401 then ends the download.
+      if (!token) return fallback;
+      return std::vector<std::string>{"Authorization: Bearer " + *token};
+    };
   }
 
   std::string bucket_url() const {
@@ -173,9 +196,9 @@ class GcsSession {
                               what, said)};
         }
         return {ErrorCode::kUnauthorized,
-                fmt::format("{}: the credentials of {} were rejected (HTTP 401){}: they are "
-                            "invalid or expired",
-                            what, principal(creds_), said)};
+                fmt::format("{}: {} was rejected (HTTP 401){}: it is invalid or expired; "
+                            "use a fresh token or a service-account key",
+                            what, token_description(creds_), said)};
       case 403:
         return {ErrorCode::kForbidden,
                 fmt::format("{}: access denied (HTTP 403) to {}{}: it needs storage.objects.list "
@@ -324,6 +347,7 @@ Result<Listing> GcsSource::list(const core::ModelRef& ref, const ListOptions& op
   }
   std::sort(objects->begin(), objects->end(),
             [](const GcsObject& a, const GcsObject& b) { return a.name < b.name; });
+  const auto sign = session.signer(transfer_);
   std::string material = "gs\n" + bucket + "\n" + folder + "\n";
   Listing listing{"", "", {}};
   for (auto& o : *objects) {
@@ -334,6 +358,7 @@ Result<Listing> GcsSource::list(const core::ModelRef& ref, const ListOptions& op
     file.digest = o.digest;
     file.url = gcs_media_url(endpoint_, bucket, o.name, o.generation);
     file.headers = session.auth_headers();
+    file.sign = sign;
     // The generation names this exact content; the manifest records it.
     file.etag = o.generation;
     file.last_modified = o.updated;

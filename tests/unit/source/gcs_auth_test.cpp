@@ -226,5 +226,21 @@ TEST_F(GcsTokenExchange, AKeyTheEndpointRejectsNamesTheAccountOnly) {
   EXPECT_NE(u.error().message.find("nobody@fixture-project"), std::string::npos);
 }
 
+TEST(GcsTokenExpiry, ATokenCloseToItsExpiryIsExchangedAgain) {
+  // Tokens that live 30 s are inside the 60 s margin at once: never reused.
+  GcsFixture fixture({"--token-lifetime", "30"}, [](const std::filesystem::path& root) {
+    mctest::write_text(root / "b/x.txt", "x");
+  });
+  ASSERT_TRUE(fixture.ok()) << fixture.error();
+  clear_gcs_token_cache();
+  auto account = *parse_service_account(fixture.account_json(), "test");
+  auto first = service_account_token(account, fixture.config().transfer);
+  auto second = service_account_token(account, fixture.config().transfer);
+  ASSERT_TRUE(first && second);
+  EXPECT_NE(*first, *second);
+  EXPECT_EQ(fixture.token_requests(), 2);
+  clear_gcs_token_cache();
+}
+
 }  // namespace
 }  // namespace modelcache::source

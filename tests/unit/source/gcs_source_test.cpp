@@ -147,6 +147,9 @@ TEST_F(GcsSourceTest, ListsAFolderAcrossPagesWithDigestsAndPinnedGenerations) {
   EXPECT_EQ(part.url.substr(part.url.rfind('=') + 1), part.etag);  // generation
   ASSERT_EQ(part.headers.size(), 1u);
   EXPECT_TRUE(part.headers[0].starts_with("Authorization: Bearer ya29.fixture-"));
+  // Each request of the download asks the token cache: same token, no new exchange.
+  ASSERT_TRUE(part.sign);
+  EXPECT_EQ(part.sign(), part.headers);
 
   std::string composite = content(3000, 3);
   EXPECT_EQ(by_path.at("composite.bin")->digest,
@@ -193,6 +196,7 @@ TEST_F(GcsSourceTest, APrefixNamingOneObjectListsThatObject) {
   EXPECT_EQ(listing->files[0].path, "single.bin");
   EXPECT_EQ(listing->files[0].size, 100u);
   EXPECT_EQ(listing->files[0].headers, std::vector<std::string>{"Authorization: Bearer static-tok"});
+  EXPECT_FALSE(listing->files[0].sign);  // a plain token cannot be refreshed
 }
 
 TEST_F(GcsSourceTest, TheWholeBucket) {
