@@ -337,13 +337,18 @@ Result<Listing> GcsSource::list(const core::ModelRef& ref, const ListOptions& op
     }
   }
   if (objects->empty()) {
-    return fail(ErrorCode::kEntryNotFound,
-                prefix.empty()
-                    ? fmt::format("{}: the bucket has no objects", printable(subject))
-                    : fmt::format("{}: no object named {} or under {} in bucket {}; check the "
-                                  "prefix",
-                                  printable(subject), printable(prefix), printable(folder),
-                                  printable(bucket)));
+    std::string message;
+    if (prefix.empty()) {
+      message = fmt::format("{}: the bucket has no objects", printable(subject));
+    } else if (folder == prefix) {
+      message = fmt::format("{}: no object under {} in bucket {}; check the prefix",
+                            printable(subject), printable(folder), printable(bucket));
+    } else {
+      message = fmt::format("{}: no object named {} or under {} in bucket {}; check the prefix",
+                            printable(subject), printable(prefix), printable(folder),
+                            printable(bucket));
+    }
+    return fail(ErrorCode::kEntryNotFound, std::move(message));
   }
   std::sort(objects->begin(), objects->end(),
             [](const GcsObject& a, const GcsObject& b) { return a.name < b.name; });

@@ -211,6 +211,12 @@ TEST_F(GcsSourceTest, NothingThereIsAnErrorNamingThePrefix) {
   EXPECT_EQ(missing.error().code, ErrorCode::kEntryNotFound);
   EXPECT_NE(missing.error().message.find("nope/"), std::string::npos) << missing.error().message;
 
+  auto folder = list("gs://models/nope/", std::string("static-tok"));
+  ASSERT_FALSE(folder);
+  EXPECT_NE(folder.error().message.find("no object under nope/ in bucket models"),
+            std::string::npos)
+      << folder.error().message;
+
   auto empty = list("gs://empty", std::string("static-tok"));
   ASSERT_FALSE(empty);
   EXPECT_EQ(empty.error().code, ErrorCode::kEntryNotFound);
