@@ -61,9 +61,9 @@ bool plausible_token(std::string_view token) {
 Result<GcsCredentials> token_credentials(std::string_view value, std::string origin) {
   std::string token(util::trim(value));
   if (!plausible_token(token)) {
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("{} is neither a service-account JSON key nor an OAuth access token",
-                            origin));
+    return fail(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{} is neither a service-account JSON key nor an OAuth access token", origin));
   }
   return GcsCredentials{GcsAuthKind::kAccessToken, std::move(token), {}, std::move(origin)};
 }
@@ -267,8 +267,8 @@ Result<std::string> service_account_token(const ServiceAccount& account,
   std::string token = body.is_object() ? json_string(body, "access_token") : std::string();
   if (!plausible_token(token)) {
     return fail(ErrorCode::kProtocol,
-                fmt::format("{}: the token endpoint {} answered without a usable access_token",
-                            who, where));
+                fmt::format("{}: the token endpoint {} answered without a usable access_token", who,
+                            where));
   }
   std::int64_t lifetime = 3600;
   if (auto it = body.find("expires_in"); it != body.end() && it->is_number_integer()) {

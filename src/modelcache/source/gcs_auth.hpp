@@ -65,8 +65,7 @@ std::string base64url(std::string_view bytes);
 
 // The signed JWT (header.claims.signature) for `account`, issued at `issued_at`
 // (unix seconds), valid for an hour.
-Result<std::string> make_service_account_jwt(const ServiceAccount& account,
-                                             std::int64_t issued_at);
+Result<std::string> make_service_account_jwt(const ServiceAccount& account, std::int64_t issued_at);
 
 // An access token for `account`: cached, or exchanged for a fresh JWT now.
 Result<std::string> service_account_token(const ServiceAccount& account,

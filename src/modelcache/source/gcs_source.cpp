@@ -85,7 +85,8 @@ Result<GcsObject> object_from_json(const Json& j, std::string_view where) {
   if (!size) return bad(fmt::format("no valid size ({})", printable(o.name)));
   if (!generation) return bad(fmt::format("no valid generation ({})", printable(o.name)));
   auto parsed = util::parse_int(*size);
-  if (!parsed || *parsed < 0) return bad(fmt::format("an out-of-range size ({})", printable(o.name)));
+  if (!parsed || *parsed < 0)
+    return bad(fmt::format("an out-of-range size ({})", printable(o.name)));
   o.size = static_cast<std::uint64_t>(*parsed);
   o.generation = *generation;
   if (std::string md5 = string_field(j, "md5Hash"); !md5.empty()) {
@@ -127,7 +128,9 @@ class GcsSession {
  public:
   GcsSession(std::string endpoint, const core::TransferSettings& transfer, GcsCredentials creds,
              std::string bucket)
-      : endpoint_(std::move(endpoint)), client_(transfer), creds_(std::move(creds)),
+      : endpoint_(std::move(endpoint)),
+        client_(transfer),
+        creds_(std::move(creds)),
         bucket_(std::move(bucket)) {}
 
   Status authenticate(const core::TransferSettings& transfer) {
@@ -169,9 +172,9 @@ class GcsSession {
     request.headers.push_back("Accept: application/json");
     auto response = client_.send(request);
     if (!response) {
-      return fail(response.error().code,
-                  scrub(fmt::format("cannot reach {}: {}", endpoint_, response.error().message),
-                        token_));
+      return fail(
+          response.error().code,
+          scrub(fmt::format("cannot reach {}: {}", endpoint_, response.error().message), token_));
     }
     return response;
   }
@@ -226,9 +229,9 @@ class GcsSession {
         return fail(ErrorCode::kProtocol,
                     fmt::format("{}: the listing does not end after {} pages", subject, page));
       }
-      std::string url = fmt::format("{}/o?prefix={}&maxResults={}&fields={}", bucket_url(),
-                                    util::url_encode(prefix), page_size,
-                                    util::url_encode(kListFields));
+      std::string url =
+          fmt::format("{}/o?prefix={}&maxResults={}&fields={}", bucket_url(),
+                      util::url_encode(prefix), page_size, util::url_encode(kListFields));
       if (!page_token.empty()) url += "&pageToken=" + util::url_encode(page_token);
       auto response = get(url);
       if (!response) return std::unexpected(response.error());
@@ -238,9 +241,9 @@ class GcsSession {
       std::move(parsed->objects.begin(), parsed->objects.end(), std::back_inserter(objects));
       if (parsed->next_page_token.empty()) break;
       if (!seen_tokens.insert(parsed->next_page_token).second) {
-        return fail(ErrorCode::kProtocol,
-                    fmt::format("{}: the listing repeats a page token (page {})", subject,
-                                page + 2));
+        return fail(
+            ErrorCode::kProtocol,
+            fmt::format("{}: the listing repeats a page token (page {})", subject, page + 2));
       }
       page_token = std::move(parsed->next_page_token);
     }
@@ -278,7 +281,8 @@ Result<GcsPage> parse_gcs_list_page(std::string_view body, std::string_view wher
   GcsPage page;
   if (auto it = j.find("items"); it != j.end()) {
     if (!it->is_array()) {
-      return fail(ErrorCode::kProtocol, fmt::format("{}: the listing's items is not a list", where));
+      return fail(ErrorCode::kProtocol,
+                  fmt::format("{}: the listing's items is not a list", where));
     }
     for (const auto& item : *it) {
       auto object = object_from_json(item, where);
@@ -299,14 +303,15 @@ Result<GcsObject> parse_gcs_object(std::string_view body, std::string_view where
   return object_from_json(j, where);
 }
 
-std::string gcs_media_url(std::string_view endpoint, std::string_view bucket,
-                          std::string_view name, std::string_view generation) {
+std::string gcs_media_url(std::string_view endpoint, std::string_view bucket, std::string_view name,
+                          std::string_view generation) {
   return fmt::format("{}/storage/v1/b/{}/o/{}?alt=media&generation={}", endpoint,
                      util::url_encode(bucket), util::url_encode(name), generation);
 }
 
 GcsSource::GcsSource(const core::Config& config)
-    : endpoint_(config.gcs_endpoint), transfer_(config.transfer),
+    : endpoint_(config.gcs_endpoint),
+      transfer_(config.transfer),
       page_size_(config.list_page_size) {
   while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
 }
@@ -344,9 +349,9 @@ Result<Listing> GcsSource::list(const core::ModelRef& ref, const ListOptions& op
       message = fmt::format("{}: no object under {} in bucket {}; check the prefix",
                             printable(subject), printable(folder), printable(bucket));
     } else {
-      message = fmt::format("{}: no object named {} or under {} in bucket {}; check the prefix",
-                            printable(subject), printable(prefix), printable(folder),
-                            printable(bucket));
+      message =
+          fmt::format("{}: no object named {} or under {} in bucket {}; check the prefix",
+                      printable(subject), printable(prefix), printable(folder), printable(bucket));
     }
     return fail(ErrorCode::kEntryNotFound, std::move(message));
   }

@@ -48,8 +48,8 @@ Result<GcsPage> parse_gcs_list_page(std::string_view body, std::string_view wher
 Result<GcsObject> parse_gcs_object(std::string_view body, std::string_view where);
 
 // The URL of an object's bytes at one generation.
-std::string gcs_media_url(std::string_view endpoint, std::string_view bucket,
-                          std::string_view name, std::string_view generation);
+std::string gcs_media_url(std::string_view endpoint, std::string_view bucket, std::string_view name,
+                          std::string_view generation);
 
 class GcsSource : public Source {
  public:

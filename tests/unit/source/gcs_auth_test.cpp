@@ -40,8 +40,7 @@ bool verify_rs256(const std::string& public_pem, std::string_view input,
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   bool ok = key && EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
             EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
-                             signature.size(),
-                             reinterpret_cast<const unsigned char*>(input.data()),
+                             signature.size(), reinterpret_cast<const unsigned char*>(input.data()),
                              input.size()) == 1;
   EVP_MD_CTX_free(ctx);
   EVP_PKEY_free(key);
@@ -71,11 +70,12 @@ TEST(ServiceAccountJwt, HeaderClaimsAndSignatureFollowGooglesFormat) {
   auto header = nlohmann::json::parse(b64url_decode(parts[0]));
   EXPECT_EQ(header, (nlohmann::json{{"alg", "RS256"}, {"typ", "JWT"}, {"kid", "kid-1"}}));
   auto claims = nlohmann::json::parse(b64url_decode(parts[1]));
-  EXPECT_EQ(claims, (nlohmann::json{{"iss", "sa@p.iam.gserviceaccount.com"},
-                                    {"scope", "https://www.googleapis.com/auth/devstorage.read_only"},
-                                    {"aud", "https://oauth2.googleapis.com/token"},
-                                    {"iat", 1700000000},
-                                    {"exp", 1700003600}}));
+  EXPECT_EQ(claims,
+            (nlohmann::json{{"iss", "sa@p.iam.gserviceaccount.com"},
+                            {"scope", "https://www.googleapis.com/auth/devstorage.read_only"},
+                            {"aud", "https://oauth2.googleapis.com/token"},
+                            {"iat", 1700000000},
+                            {"exp", 1700003600}}));
   std::string signature = b64url_decode(parts[2]);
   EXPECT_EQ(signature.size(), 256u);  // RSA-2048
   EXPECT_TRUE(verify_rs256(key.public_pem, parts[0] + "." + parts[1], signature));
@@ -85,9 +85,10 @@ TEST(ServiceAccountJwt, HeaderClaimsAndSignatureFollowGooglesFormat) {
 }
 
 TEST(ServiceAccountJwt, ABadKeyNamesTheAccountNotTheKey) {
-  ServiceAccount account{"sa@p.iam.gserviceaccount.com",
-                         "-----BEGIN PRIVATE KEY-----\nNOTAKEYsecretbits\n-----END PRIVATE KEY-----\n",
-                         "", "https://oauth2.googleapis.com/token"};
+  ServiceAccount account{
+      "sa@p.iam.gserviceaccount.com",
+      "-----BEGIN PRIVATE KEY-----\nNOTAKEYsecretbits\n-----END PRIVATE KEY-----\n", "",
+      "https://oauth2.googleapis.com/token"};
   auto jwt = make_service_account_jwt(account, 1700000000);
   ASSERT_FALSE(jwt);
   EXPECT_NE(jwt.error().message.find("sa@p.iam.gserviceaccount.com"), std::string::npos);
@@ -164,9 +165,8 @@ TEST(GcsCredentials, BadInputsAreOneLineErrorsWithoutTheirContent) {
 class GcsTokenExchange : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    fixture_ = new GcsFixture({}, [](const std::filesystem::path& root) {
-      mctest::write_text(root / "b/x.txt", "x");
-    });
+    fixture_ = new GcsFixture(
+        {}, [](const std::filesystem::path& root) { mctest::write_text(root / "b/x.txt", "x"); });
   }
   static void TearDownTestSuite() {
     delete fixture_;

@@ -2,10 +2,9 @@
 // fixture (pagination, prefixes, digests, generations, errors).
 #include "source/gcs_source.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
-
-#include <fmt/format.h>
 
 #include <map>
 #include <thread>
@@ -53,12 +52,13 @@ TEST(GcsListPage, ParsesObjectsDigestsAndTheNextPageToken) {
 }
 
 TEST(GcsListPage, MalformedListingsAreProtocolErrors) {
-  for (const char* body :
-       {"not json", "[]", R"({"items": {}})", R"({"items": [{"size": "1", "generation": "1"}]})",
-        R"({"items": [{"name": "x", "size": "-1", "generation": "1"}]})",
-        R"({"items": [{"name": "x", "size": "1"}]})",
-        R"({"items": [{"name": "x", "size": "1", "generation": "1", "md5Hash": "abc"}]})",
-        R"({"items": [{"name": "x", "size": "1", "generation": "1", "crc32c": "kAFQmDzST7DWlj99KOF/cg=="}]})"}) {
+  for (
+      const char* body :
+      {"not json", "[]", R"({"items": {}})", R"({"items": [{"size": "1", "generation": "1"}]})",
+       R"({"items": [{"name": "x", "size": "-1", "generation": "1"}]})",
+       R"({"items": [{"name": "x", "size": "1"}]})",
+       R"({"items": [{"name": "x", "size": "1", "generation": "1", "md5Hash": "abc"}]})",
+       R"({"items": [{"name": "x", "size": "1", "generation": "1", "crc32c": "kAFQmDzST7DWlj99KOF/cg=="}]})"}) {
     auto page = parse_gcs_list_page(body, "gs://b/p");
     ASSERT_FALSE(page) << body;
     EXPECT_EQ(page.error().code, ErrorCode::kProtocol) << body;
@@ -89,13 +89,13 @@ class GcsSourceTest : public ::testing::Test {
   static void SetUpTestSuite() {
     ::unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
     ::unsetenv("GOOGLE_OAUTH_ACCESS_TOKEN");
-    fixture_ = new GcsFixture(
-        {"--require-auth", "--folder-markers", "--composite", "models/llm/composite.bin",
-         "--static-token", "static-tok"},
-        [](const std::filesystem::path& root) {
-          for (const auto& [path, data] : files()) mctest::write_text(root / path, data);
-          std::filesystem::create_directories(root / "empty");
-        });
+    fixture_ = new GcsFixture({"--require-auth", "--folder-markers", "--composite",
+                               "models/llm/composite.bin", "--static-token", "static-tok"},
+                              [](const std::filesystem::path& root) {
+                                for (const auto& [path, data] : files())
+                                  mctest::write_text(root / path, data);
+                                std::filesystem::create_directories(root / "empty");
+                              });
   }
   static void TearDownTestSuite() {
     delete fixture_;
@@ -152,9 +152,10 @@ TEST_F(GcsSourceTest, ListsAFolderAcrossPagesWithDigestsAndPinnedGenerations) {
   EXPECT_EQ(part.sign(), part.headers);
 
   std::string composite = content(3000, 3);
-  EXPECT_EQ(by_path.at("composite.bin")->digest,
-            (core::Digest{core::DigestAlgo::kCrc32c,
-                          fmt::format("{:08x}", util::crc32c(0, composite.data(), composite.size()))}));
+  EXPECT_EQ(
+      by_path.at("composite.bin")->digest,
+      (core::Digest{core::DigestAlgo::kCrc32c,
+                    fmt::format("{:08x}", util::crc32c(0, composite.data(), composite.size()))}));
   EXPECT_EQ(fixture_->token_requests(), tokens_before + 1);
 
   // maxResults=2 over 6 entries (2 markers + 4 objects): 3 pages, each authorized.
@@ -195,7 +196,8 @@ TEST_F(GcsSourceTest, APrefixNamingOneObjectListsThatObject) {
   ASSERT_EQ(listing->files.size(), 1u);
   EXPECT_EQ(listing->files[0].path, "single.bin");
   EXPECT_EQ(listing->files[0].size, 100u);
-  EXPECT_EQ(listing->files[0].headers, std::vector<std::string>{"Authorization: Bearer static-tok"});
+  EXPECT_EQ(listing->files[0].headers,
+            std::vector<std::string>{"Authorization: Bearer static-tok"});
   EXPECT_FALSE(listing->files[0].sign);  // a plain token cannot be refreshed
 }
 
@@ -250,7 +252,8 @@ TEST_F(GcsSourceTest, EnvironmentCredentialsAreUsedWithoutASecret) {
   auto listing = list("gs://models/single.bin", std::nullopt);
   ::unsetenv("GOOGLE_OAUTH_ACCESS_TOKEN");
   ASSERT_TRUE(listing) << listing.error().message;
-  EXPECT_EQ(listing->files[0].headers, std::vector<std::string>{"Authorization: Bearer static-tok"});
+  EXPECT_EQ(listing->files[0].headers,
+            std::vector<std::string>{"Authorization: Bearer static-tok"});
 }
 
 }  // namespace
