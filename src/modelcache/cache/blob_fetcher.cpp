@@ -15,10 +15,14 @@ BlobFetcher::BlobFetcher(store::Store& store, const core::TransferSettings& sett
 
 std::string BlobFetcher::key_for(const source::RemoteFile& file) {
   if (file.digest && file.digest->algo == core::DigestAlgo::kSha256) return file.digest->hex;
-  std::string identity = file.digest ? file.digest->to_string()
-                                     : net::redact_url(file.url) + "\n" + std::to_string(file.size) +
-                                           "\n" + file.etag + "\n" + file.last_modified;
-  return util::sha256_hex(identity);
+  std::string where = net::redact_url(file.url) + "\n" + std::to_string(file.size) + "\n" +
+                      file.etag + "\n" + file.last_modified;
+  // A 32-bit CRC32C is far too weak to name content on its own: two objects
+  // sharing one would share a blob. It keys together with the object's identity.
+  if (file.digest && file.digest->algo == core::DigestAlgo::kCrc32c) {
+    return util::sha256_hex(file.digest->to_string() + "\n" + where);
+  }
+  return util::sha256_hex(file.digest ? file.digest->to_string() : where);
 }
 
 // tmp/<key>.sha256 remembers which blob a non-sha256 key produced, so that a
@@ -119,7 +123,14 @@ std::vector<Result<FetchedBlob>> BlobFetcher::fetch(
       for (std::size_t i = 0; i < mine.size(); ++i) {
         const std::string& key = mine[i];
         if (!fetched[i]) {
-          settle(key, std::unexpected(fetched[i].error()));
+          Error e = fetched[i].error();
+          // The listing just said the file exists: gone now means it was replaced or
+          // deleted since (a pinned GCS generation, an expired listing), not a typo.
+          if (e.code == ErrorCode::kNotFound) {
+            e.message += ": the object changed while downloading (or was deleted since it was "
+                         "listed); pull again";
+          }
+          settle(key, std::unexpected(std::move(e)));
           continue;
         }
         const transfer::FetchResult& r = *fetched[i];

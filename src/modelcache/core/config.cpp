@@ -75,6 +75,10 @@ Result<Config> Config::from_env(const fs::path& root_override) {
     c.hf_endpoint = *e;
     while (!c.hf_endpoint.empty() && c.hf_endpoint.back() == '/') c.hf_endpoint.pop_back();
   }
+  if (auto e = util::env("STORAGE_EMULATOR_HOST")) {
+    c.gcs_endpoint = e->find("://") == std::string::npos ? "http://" + *e : *e;
+    while (!c.gcs_endpoint.empty() && c.gcs_endpoint.back() == '/') c.gcs_endpoint.pop_back();
+  }
   c.hf_token = util::env("HF_TOKEN");
   if (!c.hf_token) c.hf_token = util::env("HUGGING_FACE_HUB_TOKEN");
   if (truthy("MODELCACHE_OFFLINE") || truthy("HF_HUB_OFFLINE")) c.network = NetworkMode::kOffline;

@@ -31,6 +31,9 @@ struct Config {
   NetworkMode network = NetworkMode::kOnline;          // MODELCACHE_OFFLINE=1, HF_HUB_OFFLINE=1
   std::chrono::seconds ref_ttl{600};                   // MODELCACHE_REF_TTL (seconds)
   int list_page_size = 1000;  // MODELCACHE_LIST_PAGE_SIZE: keys per bucket listing page
+  // GCS JSON API root, no trailing '/': STORAGE_EMULATOR_HOST ("host:port" or a URL;
+  // http:// when it has no scheme), else Google's.
+  std::string gcs_endpoint = "https://storage.googleapis.com";
   TransferSettings transfer;
 
   static Result<Config> from_env(const std::filesystem::path& root_override = {});

@@ -10,6 +10,7 @@ std::string Digest::to_string() const {
     case DigestAlgo::kSha256: return "sha256:" + hex;
     case DigestAlgo::kGitSha1: return "gitsha1:" + hex;
     case DigestAlgo::kMd5: return "md5:" + hex;
+    case DigestAlgo::kCrc32c: return "crc32c:" + hex;
   }
   return hex;
 }
@@ -22,6 +23,7 @@ std::optional<Digest> Digest::parse(std::string_view text) {
   if (algo == "sha256" && util::is_hex(hex, 64)) return Digest{DigestAlgo::kSha256, hex};
   if (algo == "gitsha1" && util::is_hex(hex, 40)) return Digest{DigestAlgo::kGitSha1, hex};
   if (algo == "md5" && util::is_hex(hex, 32)) return Digest{DigestAlgo::kMd5, hex};
+  if (algo == "crc32c" && util::is_hex(hex, 8)) return Digest{DigestAlgo::kCrc32c, hex};
   return std::nullopt;
 }
 

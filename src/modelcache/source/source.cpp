@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "source/file_source.hpp"
+#include "source/gcs_source.hpp"
 #include "source/hf_source.hpp"
 #include "source/http_source.hpp"
 
@@ -21,6 +22,10 @@ constexpr std::pair<core::RefKind, Factory> kFactories[] = {
     {core::RefKind::kHttp,
      [](const core::Config& c) -> std::unique_ptr<Source> {
        return std::make_unique<HttpSource>(c);
+     }},
+    {core::RefKind::kGcs,
+     [](const core::Config& c) -> std::unique_ptr<Source> {
+       return std::make_unique<GcsSource>(c);
      }},
     {core::RefKind::kFile,
      [](const core::Config&) -> std::unique_ptr<Source> { return std::make_unique<FileSource>(); }},

@@ -19,6 +19,8 @@ const char* algo_name(core::DigestAlgo algo) {
       return "gitsha1";
     case core::DigestAlgo::kMd5:
       return "md5";
+    case core::DigestAlgo::kCrc32c:
+      return "crc32c";
   }
   return "digest";
 }
@@ -29,6 +31,8 @@ util::HashAlgo hash_algo(core::DigestAlgo algo) {
       return util::HashAlgo::kSha1;
     case core::DigestAlgo::kMd5:
       return util::HashAlgo::kMd5;
+    case core::DigestAlgo::kCrc32c:
+      return util::HashAlgo::kCrc32c;
     case core::DigestAlgo::kSha256:
       break;
   }

@@ -1,14 +1,16 @@
-// Streaming message digests through OpenSSL EVP (SHA-NI accelerated where the CPU has it).
+// Streaming message digests through OpenSSL EVP (SHA-NI accelerated where the CPU has it),
+// and CRC32C (Castagnoli), which GCS promises for composite objects that have no MD5.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
 namespace modelcache::util {
 
-enum class HashAlgo { kSha256, kSha1, kMd5 };
+enum class HashAlgo { kSha256, kSha1, kMd5, kCrc32c };
 
 class Hasher {
  public:
@@ -19,7 +21,8 @@ class Hasher {
 
   void update(const void* data, std::size_t size);
   void update(std::string_view data) { update(data.data(), data.size()); }
-  // Lower-case hex of the digest; the hasher is reset afterwards.
+  // Lower-case hex of the digest; the hasher is reset afterwards. CRC32C: 8 hex
+  // digits of the big-endian value (the bytes GCS base64-encodes).
   std::string finish_hex();
 
  private:
@@ -29,6 +32,11 @@ class Hasher {
 };
 
 std::string sha256_hex(std::string_view data);
+// CRC32C (iSCSI polynomial 0x1EDC6F41, reflected; RFC 3720 B.4): continues from
+// `crc` (0 to start). SSE4.2 crc32 instructions where the CPU has them.
+std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t size);
+// The same, table-driven only: what CPUs without SSE4.2 run; tests compare both.
+std::uint32_t crc32c_portable(std::uint32_t crc, const void* data, std::size_t size);
 std::string to_hex(const unsigned char* data, std::size_t size);
 bool is_hex(std::string_view s, std::size_t length);
 

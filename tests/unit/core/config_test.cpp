@@ -24,7 +24,8 @@ class EnvGuard {
   }
   static constexpr const char* kVars[] = {"MODELCACHE_HOME", "MODEL_CACHE_DIR", "INFERENCE_HOME",
                                           "XDG_CACHE_HOME", "HOME", "MODELCACHE_REF_TTL",
-                                          "HF_HUB_OFFLINE", "MODELCACHE_OFFLINE", "HF_ENDPOINT"};
+                                          "HF_HUB_OFFLINE", "MODELCACHE_OFFLINE", "HF_ENDPOINT",
+                                          "STORAGE_EMULATOR_HOST"};
 
  private:
   std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
@@ -60,4 +61,14 @@ TEST(Config, OfflineAndEndpointAndBadValues) {
   auto bad = Config::from_env();
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("MODELCACHE_REF_TTL"), std::string::npos);
+}
+
+TEST(Config, GcsEndpointFromStorageEmulatorHost) {
+  EnvGuard g;
+  setenv("HOME", "/home/u", 1);
+  EXPECT_EQ(Config::from_env()->gcs_endpoint, "https://storage.googleapis.com");
+  setenv("STORAGE_EMULATOR_HOST", "localhost:4443", 1);  // no scheme: http
+  EXPECT_EQ(Config::from_env()->gcs_endpoint, "http://localhost:4443");
+  setenv("STORAGE_EMULATOR_HOST", "https://gcs.internal:8443/", 1);
+  EXPECT_EQ(Config::from_env()->gcs_endpoint, "https://gcs.internal:8443");
 }

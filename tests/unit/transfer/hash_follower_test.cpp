@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -98,6 +99,15 @@ TEST(HashFollower, ComputesTheOriginsAlgorithmToo) {
       follow_shuffled(dir / "b", data, core::Digest{core::DigestAlgo::kMd5, "x"}, data.size(), 4);
   ASSERT_TRUE(md5);
   EXPECT_EQ(md5->origin_algo->hex, digest(util::HashAlgo::kMd5, "", data));
+
+  auto crc = follow_shuffled(dir / "c", data, core::Digest{core::DigestAlgo::kCrc32c, "x"},
+                             data.size(), 5);
+  ASSERT_TRUE(crc);
+  std::uint32_t v = util::crc32c_portable(0, data.data(), data.size());
+  EXPECT_EQ(crc->origin_algo->hex, fmt::format("{:08x}", v));
+  auto mismatch = check_digests("c", core::Digest{core::DigestAlgo::kCrc32c, "00000000"}, *crc);
+  ASSERT_FALSE(mismatch);
+  EXPECT_NE(mismatch.error().message.find("crc32c mismatch"), std::string::npos);
 }
 
 TEST(HashFollower, GitBlobIdOfAFileOfUnknownSizeStartsOnceTheSizeIsKnown) {

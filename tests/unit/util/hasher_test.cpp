@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 using namespace modelcache::util;
 
 TEST(Hasher, KnownVectors) {
@@ -31,4 +33,48 @@ TEST(Hasher, GitBlobIdOfHelloWorld) {
   h.update(header.data(), header.size() + 1);  // includes the NUL
   h.update(body);
   EXPECT_EQ(h.finish_hex(), "3b18e512dba79e4c8300dd08aeb37f8e728b8dad");
+}
+
+// RFC 3720 B.4 (iSCSI) CRC32C examples, plus the common "123456789" check value.
+TEST(Crc32c, Rfc3720Vectors) {
+  std::string zeros(32, '\0'), ones(32, '\xff'), up(32, '\0'), down(32, '\0');
+  for (int i = 0; i < 32; ++i) {
+    up[i] = static_cast<char>(i);
+    down[i] = static_cast<char>(31 - i);
+  }
+  const unsigned char read_pdu[48] = {
+      0x01, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00,
+      0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x18, 0x28, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+  for (auto fn : {&crc32c, &crc32c_portable}) {
+    EXPECT_EQ(fn(0, zeros.data(), zeros.size()), 0x8A9136AAu);
+    EXPECT_EQ(fn(0, ones.data(), ones.size()), 0x62A8AB43u);
+    EXPECT_EQ(fn(0, up.data(), up.size()), 0x46DD794Eu);
+    EXPECT_EQ(fn(0, down.data(), down.size()), 0x113FDB5Cu);
+    EXPECT_EQ(fn(0, read_pdu, sizeof read_pdu), 0xD9963A56u);
+    EXPECT_EQ(fn(0, "123456789", 9), 0xE3069283u);
+  }
+}
+
+TEST(Crc32c, IncrementalAcrossOddSplitsMatchesPortable) {
+  std::string data(100003, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 131) ^ (i >> 7));
+  std::uint32_t whole = crc32c_portable(0, data.data(), data.size());
+  std::uint32_t c = 0;
+  for (std::size_t pos = 0, step = 1; pos < data.size(); pos += step, step = step * 3 + 1) {
+    std::size_t n = std::min(step, data.size() - pos);
+    c = crc32c(c, data.data() + pos, n);
+  }
+  EXPECT_EQ(c, whole);
+}
+
+TEST(Crc32c, HasherGivesBigEndianHexAndResets) {
+  Hasher h(HashAlgo::kCrc32c);
+  h.update("1234");
+  h.update("56789");
+  EXPECT_EQ(h.finish_hex(), "e3069283");
+  EXPECT_EQ(h.finish_hex(), "00000000");  // CRC32C of nothing
+  h.update("123456789");
+  EXPECT_EQ(h.finish_hex(), "e3069283");
 }
