@@ -31,6 +31,9 @@ struct Config {
   NetworkMode network = NetworkMode::kOnline;          // MODELCACHE_OFFLINE=1, HF_HUB_OFFLINE=1
   std::chrono::seconds ref_ttl{600};                   // MODELCACHE_REF_TTL (seconds)
   int list_page_size = 1000;  // MODELCACHE_LIST_PAGE_SIZE: keys per bucket listing page
+  // AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL: an S3-compatible endpoint, addressed
+  // path style (ENDPOINT/BUCKET/KEY); empty = AWS (virtual-hosted). No trailing '/'.
+  std::string s3_endpoint;
   TransferSettings transfer;
 
   static Result<Config> from_env(const std::filesystem::path& root_override = {});
