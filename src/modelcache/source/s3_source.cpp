@@ -59,13 +59,12 @@ class S3Session {
     }
   }
 
-  // Every object under `prefix` (all pages); `max_keys` 0 = the configured page size,
-  // `first_page_only` for the single-object probe.
-  Result<std::vector<S3Object>> list(std::string_view prefix, int max_keys, bool first_page_only) const {
+  // Every object whose key starts with `prefix`, all pages of list_page_size keys.
+  Result<std::vector<S3Object>> list(std::string_view prefix) const {
     std::vector<S3Object> objects;
     std::set<std::string> tokens;
     std::string token;
-    const int page_size = max_keys > 0 ? max_keys : config_.list_page_size;
+    const int page_size = config_.list_page_size;
     for (int page = 0;; ++page) {
       if (page >= kMaxListPages) {
         return fail(ErrorCode::kProtocol,
@@ -80,7 +79,7 @@ class S3Session {
         return fail(parsed.error().code, fmt::format("{}: {}", ref_.id(), parsed.error().message));
       }
       std::move(parsed->objects.begin(), parsed->objects.end(), std::back_inserter(objects));
-      if (first_page_only || !parsed->truncated) break;
+      if (!parsed->truncated) break;
       if (parsed->next_token.empty() || !tokens.insert(parsed->next_token).second) {
         return fail(ErrorCode::kProtocol,
                     fmt::format("{}: the listing is truncated but gives no new continuation token "
@@ -170,34 +169,27 @@ Result<Listing> S3Source::list(const core::ModelRef& ref, const ListOptions& opt
   const std::string prefix = ref.prefix();
 
   // Which keys the prefix names (see the header): a directory, or one object.
-  std::string directory = prefix;
+  // One listing of the prefix as given answers both: PREFIX/... are the
+  // directory's objects, the key PREFIX itself is the single object; other keys
+  // that merely start with the same letters ("model-v2/" for "model") are skipped.
+  auto listed = session.list(prefix);
+  if (!listed) return std::unexpected(listed.error());
   std::vector<S3Object> objects;
   std::vector<RemoteFile> files;
-  if (prefix.empty() || prefix.ends_with('/')) {
-    auto listed = session.list(prefix, 0, false);
-    if (!listed) return std::unexpected(listed.error());
-    objects = std::move(*listed);
-  } else {
-    directory = prefix + "/";
-    auto listed = session.list(directory, 0, false);
-    if (!listed) return std::unexpected(listed.error());
-    objects = std::move(*listed);
-    if (objects.empty()) {
-      // The exact key sorts first among the keys that start with it.
-      auto probe = session.list(prefix, 1, true);
-      if (!probe) return std::unexpected(probe.error());
-      if (!probe->empty() && probe->front().key == prefix) {
-        files.push_back(session.file(probe->front(), base_name(prefix)));
-        objects = std::move(*probe);
-        objects.resize(1);
-      }
+  const std::string directory = prefix.empty() || prefix.ends_with('/') ? prefix : prefix + "/";
+  std::optional<S3Object> exact;
+  for (auto& object : *listed) {
+    if (object.key == prefix && !prefix.ends_with('/')) {
+      exact = std::move(object);
+      continue;
     }
+    if (object.key.ends_with('/') || !object.key.starts_with(directory)) continue;  // markers, siblings
+    files.push_back(session.file(object, object.key.substr(directory.size())));
+    objects.push_back(std::move(object));
   }
-  if (files.empty()) {
-    for (const auto& object : objects) {
-      if (object.key.ends_with('/') || !object.key.starts_with(directory)) continue;  // markers
-      files.push_back(session.file(object, object.key.substr(directory.size())));
-    }
+  if (files.empty() && exact) {
+    files.push_back(session.file(*exact, base_name(prefix)));
+    objects.push_back(std::move(*exact));
   }
   if (files.empty()) return std::unexpected(session.not_found());
 
@@ -205,7 +197,6 @@ Result<Listing> S3Source::list(const core::ModelRef& ref, const ListOptions& opt
             [](const S3Object& a, const S3Object& b) { return a.key < b.key; });
   std::string material = "s3://" + ref.bucket() + "\n";
   for (const auto& o : objects) {
-    if (o.key.ends_with('/')) continue;
     material += fmt::format("{}\t{}\t{}\n", o.key, o.size, o.etag);
   }
   return Listing{derived_snapshot_id(material), ref.revision, std::move(files)};

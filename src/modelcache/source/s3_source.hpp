@@ -6,6 +6,8 @@
 //   - otherwise the "directory" PREFIX/ when it has objects (keys relative to
 //     PREFIX/ become the paths), else the single object whose key is exactly
 //     PREFIX (its base name is the path). The directory wins when both exist.
+//     Both come from one listing of PREFIX as given (keys that only share its
+//     letters, "model-v2/" for "model", are skipped).
 // Keys ending in '/' are directory markers and skipped. A single-part ETag (32
 // hex) is the object's MD5 and is verified; a multipart ETag ("...-N") is only
 // recorded. The snapshot id hashes the bucket and the sorted (key, size, ETag).
