@@ -147,5 +147,36 @@ TEST(S3Addressing, VirtualHostedOnAws) {
             "https://s3.eu-west-1.amazonaws.com/my.bkt?list-type=2&max-keys=5");
 }
 
+// The library path with a secret (ListOptions::secret): a bad one fails before
+// any request, a good one is used, and neither shows up in the error.
+TEST(S3Source, SecretFromListOptionsNeverAppearsInErrors) {
+  core::Config config;
+  config.s3_endpoint = "http://127.0.0.1:1";  // nothing listens: no request can succeed
+  config.transfer.max_attempts = 1;
+  config.transfer.backoff_base = std::chrono::milliseconds(0);
+  S3Source source(config, [](const char*) -> std::optional<std::string> { return std::nullopt; });
+  auto ref = core::parse_ref("s3://bkt/models/x");
+  ASSERT_TRUE(ref);
+
+  ListOptions bad;
+  bad.secret = "not-json-S3CR3TVALUE";
+  auto listing = source.list(*ref, bad);
+  ASSERT_FALSE(listing);
+  EXPECT_EQ(listing.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(listing.error().message.starts_with("s3://bkt/models/x: the secret is not AWS"))
+      << listing.error().message;
+  EXPECT_EQ(listing.error().message.find("S3CR3TVALUE"), std::string::npos);
+
+  ListOptions good;
+  good.secret = R"({"aws_access_key_id":"AKIDSECRETTEST","aws_secret_access_key":"S3CR3TVALUE/+x"})";
+  listing = source.list(*ref, good);
+  ASSERT_FALSE(listing);
+  EXPECT_TRUE(listing.error().code == ErrorCode::kNetwork || listing.error().code == ErrorCode::kTimeout)
+      << listing.error().message;
+  EXPECT_NE(listing.error().message.find("cannot reach http://127.0.0.1:1/bkt"), std::string::npos)
+      << listing.error().message;
+  EXPECT_EQ(listing.error().message.find("S3CR3TVALUE"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace modelcache::source
