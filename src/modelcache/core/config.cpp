@@ -81,6 +81,9 @@ Result<Config> Config::from_env(const fs::path& root_override) {
   }
   c.hf_token = util::env("HF_TOKEN");
   if (!c.hf_token) c.hf_token = util::env("HUGGING_FACE_HUB_TOKEN");
+  if (auto e = util::env("AWS_ENDPOINT_URL_S3")) c.s3_endpoint = *e;
+  else if (auto e2 = util::env("AWS_ENDPOINT_URL")) c.s3_endpoint = *e2;
+  while (c.s3_endpoint.ends_with('/')) c.s3_endpoint.pop_back();
   if (truthy("MODELCACHE_OFFLINE") || truthy("HF_HUB_OFFLINE")) c.network = NetworkMode::kOffline;
   auto& t = c.transfer;
   for (auto s : {read_int("MODELCACHE_REF_TTL", c.ref_ttl, 0, 10LL * 365 * 86400),

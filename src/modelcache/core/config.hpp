@@ -34,6 +34,9 @@ struct Config {
   // GCS JSON API root, no trailing '/': STORAGE_EMULATOR_HOST ("host:port" or a URL;
   // http:// when it has no scheme), else Google's.
   std::string gcs_endpoint = "https://storage.googleapis.com";
+  // AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL: an S3-compatible endpoint, addressed
+  // path style (ENDPOINT/BUCKET/KEY); empty = AWS (virtual-hosted). No trailing '/'.
+  std::string s3_endpoint;
   TransferSettings transfer;
 
   static Result<Config> from_env(const std::filesystem::path& root_override = {});

@@ -6,6 +6,7 @@
 #include "source/gcs_source.hpp"
 #include "source/hf_source.hpp"
 #include "source/http_source.hpp"
+#include "source/s3_source.hpp"
 
 namespace modelcache::source {
 
@@ -27,6 +28,8 @@ constexpr std::pair<core::RefKind, Factory> kFactories[] = {
      [](const core::Config& c) -> std::unique_ptr<Source> {
        return std::make_unique<GcsSource>(c);
      }},
+    {core::RefKind::kS3,
+     [](const core::Config& c) -> std::unique_ptr<Source> { return std::make_unique<S3Source>(c); }},
     {core::RefKind::kFile,
      [](const core::Config&) -> std::unique_ptr<Source> { return std::make_unique<FileSource>(); }},
 };
