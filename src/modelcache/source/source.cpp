@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "source/azure_source.hpp"
 #include "source/file_source.hpp"
 #include "source/hf_source.hpp"
 #include "source/http_source.hpp"
@@ -24,6 +25,10 @@ constexpr std::pair<core::RefKind, Factory> kFactories[] = {
      }},
     {core::RefKind::kFile,
      [](const core::Config&) -> std::unique_ptr<Source> { return std::make_unique<FileSource>(); }},
+    {core::RefKind::kAzure,
+     [](const core::Config& c) -> std::unique_ptr<Source> {
+       return std::make_unique<AzureSource>(c);
+     }},
 };
 
 }  // namespace
