@@ -176,7 +176,10 @@ Error azure_list_error(long status, std::string_view code, std::string_view subj
   const std::string what = printable(subject);
   const std::string with_code =
       code.empty() ? fmt::format("HTTP {}", status) : fmt::format("HTTP {} {}", status, code);
-  if (code == "AuthenticationFailed" || (!anonymous && status == 401)) {
+  // A bad key: Azure says 403 AuthenticationFailed, Azurite 403 AuthorizationFailure.
+  // An account key may do anything, so any 403 to a SharedKey request means the key.
+  if (!anonymous && (code == "AuthenticationFailed" || status == 401 ||
+                     (status == 403 && creds.kind == azure::AuthKind::kSharedKey))) {
     std::string fix = creds.kind == azure::AuthKind::kSas
                           ? "check the SAS token (expired? made for another account?)"
                           : fmt::format("check the account key: it must be key1 or key2 of "
@@ -200,12 +203,10 @@ Error azure_list_error(long status, std::string_view code, std::string_view subj
                         what, with_code, credential_variables())};
   }
   if (status == 403) {
-    std::string fix = creds.kind == azure::AuthKind::kSas
-                          ? "the SAS needs the list (l) and read (r) permissions on the container"
-                          : "the credentials lack permission on this container";
     return {ErrorCode::kForbidden,
-            fmt::format("{}: access denied to the credentials from {} ({}): {}", what,
-                        creds.source, with_code, fix)};
+            fmt::format("{}: the SAS token from {} was refused ({}): check that it has not "
+                        "expired and grants list (l) and read (r) on the container",
+                        what, creds.source, with_code)};
   }
   if (code == "ResourceNotFound" || code == "AccountNotFound" || status == 404) {
     return {ErrorCode::kNotFound,
