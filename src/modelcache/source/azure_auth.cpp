@@ -373,7 +373,7 @@ std::string shared_key_string_to_sign(std::string_view account, std::string_view
     if (std::string_view(name) == "content-length" && it->second == "0") return "";
     return it->second;
   };
-  std::string out = util::to_lower(method) == "head" ? "HEAD" : std::string(method);
+  std::string out(method);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
   out += '\n';
