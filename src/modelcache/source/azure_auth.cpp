@@ -71,7 +71,8 @@ Status check_account(std::string_view ref_account, std::string_view named, std::
 // Credentials from a parsed connection string (from the environment or a secret).
 Result<Credentials> from_connection_string(std::string_view account, const ConnectionString& cs,
                                            const Environment& env, std::string_view where) {
-  if (auto ok = check_account(account, cs.account_name, where); !ok) return std::unexpected(ok.error());
+  if (auto ok = check_account(account, cs.account_name, where); !ok)
+    return std::unexpected(ok.error());
   Credentials c;
   c.account = std::string(account);
   c.source = std::string(where);
@@ -141,13 +142,15 @@ Result<ConnectionString> parse_connection_string(std::string_view text, std::str
   }
   if (cs.protocol.empty()) cs.protocol = "https";
   if (cs.protocol != "https" && cs.protocol != "http") {
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("{} is malformed: DefaultEndpointsProtocol must be https or http", where));
+    return fail(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{} is malformed: DefaultEndpointsProtocol must be https or http", where));
   }
   if (cs.endpoint_suffix.empty()) cs.endpoint_suffix = "core.windows.net";
   if (cs.account_name.empty() && cs.blob_endpoint.empty()) {
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("{} is malformed: it has neither AccountName= nor BlobEndpoint=", where));
+    return fail(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{} is malformed: it has neither AccountName= nor BlobEndpoint=", where));
   }
   if (!cs.account_key.empty() && cs.account_name.empty()) {
     return fail(ErrorCode::kInvalidArgument,
@@ -157,8 +160,9 @@ Result<ConnectionString> parse_connection_string(std::string_view text, std::str
     if (auto key = decode_key(cs.account_key, where); !key) return std::unexpected(key.error());
   }
   if (!cs.sas.empty() && !has_sig(cs.sas)) {
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("{} is malformed: SharedAccessSignature= has no sig= parameter", where));
+    return fail(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{} is malformed: SharedAccessSignature= has no sig= parameter", where));
   }
   if (!cs.blob_endpoint.empty()) {
     if (auto ok = check_endpoint(cs.blob_endpoint, where); !ok) return std::unexpected(ok.error());
@@ -377,9 +381,9 @@ std::string shared_key_string_to_sign(std::string_view account, std::string_view
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
   out += '\n';
-  for (const char* name : {"content-encoding", "content-language", "content-length", "content-md5",
-                           "content-type", "date", "if-modified-since", "if-match",
-                           "if-none-match", "if-unmodified-since", "range"}) {
+  for (const char* name :
+       {"content-encoding", "content-language", "content-length", "content-md5", "content-type",
+        "date", "if-modified-since", "if-match", "if-none-match", "if-unmodified-since", "range"}) {
     out += standard(name);
     out += '\n';
   }
@@ -389,14 +393,16 @@ std::string shared_key_string_to_sign(std::string_view account, std::string_view
 
   // Canonicalized resource: "/" ACCOUNT PATH, then the decoded query parameters.
   std::string_view rest = url;
-  if (auto scheme = rest.find("://"); scheme != std::string_view::npos) rest.remove_prefix(scheme + 3);
+  if (auto scheme = rest.find("://"); scheme != std::string_view::npos)
+    rest.remove_prefix(scheme + 3);
   rest = rest.substr(0, rest.find('#'));
   auto slash = rest.find('/');
   auto qmark = rest.find('?');
   std::string_view path = "/";
   std::string_view query;
   if (slash != std::string_view::npos && (qmark == std::string_view::npos || slash < qmark)) {
-    path = rest.substr(slash, qmark == std::string_view::npos ? std::string_view::npos : qmark - slash);
+    path = rest.substr(slash,
+                       qmark == std::string_view::npos ? std::string_view::npos : qmark - slash);
   }
   if (qmark != std::string_view::npos) query = rest.substr(qmark + 1);
   out += "/";
@@ -435,8 +441,8 @@ std::string blob_read_sas(std::string_view account, std::string_view key,
   // Service SAS string-to-sign for version 2020-12-06 and later: sp, st, se,
   // canonicalized resource, si, sip, spr, sv, sr, snapshot time, ses, then the
   // five response-header overrides (rscc, rscd, rsce, rscl, rsct).
-  std::string to_sign = fmt::format("r\n\n{}\n/blob/{}/{}/{}\n\n\n\n{}\nb\n\n\n\n\n\n\n", se, account,
-                                    container, blob, kApiVersion);
+  std::string to_sign = fmt::format("r\n\n{}\n/blob/{}/{}/{}\n\n\n\n{}\nb\n\n\n\n\n\n\n", se,
+                                    account, container, blob, kApiVersion);
   std::string sig = base64_encode(hmac_sha256(key, to_sign));
   return fmt::format("sv={}&se={}&sr=b&sp=r&sig={}", kApiVersion, util::url_encode(se),
                      util::url_encode(sig));

@@ -71,8 +71,8 @@ class AzureSession {
     request.headers = {fmt::format("x-ms-version: {}", azure::kApiVersion),
                        "x-ms-date: " + azure::rfc1123_date(std::chrono::system_clock::now())};
     if (creds_.kind == azure::AuthKind::kSharedKey) {
-      request.headers.push_back(azure::shared_key_authorization(creds_.account, creds_.key, "GET",
-                                                                url, request.headers));
+      request.headers.push_back(
+          azure::shared_key_authorization(creds_.account, creds_.key, "GET", url, request.headers));
     }
     auto response = client_.send(request);
     if (!response) {
@@ -130,7 +130,8 @@ Result<AzureBlobPage> parse_azure_blob_list(std::string_view xml) {
   auto parsed = doc.load_buffer(xml.data(), xml.size());
   auto root = doc.child("EnumerationResults");
   if (!parsed || !root) {
-    return fail(ErrorCode::kProtocol, "the List Blobs answer is not an EnumerationResults document");
+    return fail(ErrorCode::kProtocol,
+                "the List Blobs answer is not an EnumerationResults document");
   }
   AzureBlobPage page;
   for (auto node : root.child("Blobs").children("Blob")) {
@@ -149,7 +150,8 @@ Result<AzureBlobPage> parse_azure_blob_list(std::string_view xml) {
     if (!md5_b64.empty()) {
       // A Content-MD5 that is not 16 bytes of base64 promises nothing we can check.
       if (auto raw = azure::base64_decode(md5_b64); raw && raw->size() == 16) {
-        blob.md5_hex = util::to_hex(reinterpret_cast<const unsigned char*>(raw->data()), raw->size());
+        blob.md5_hex =
+            util::to_hex(reinterpret_cast<const unsigned char*>(raw->data()), raw->size());
       }
     }
     page.blobs.push_back(std::move(blob));
@@ -182,9 +184,10 @@ Error azure_list_error(long status, std::string_view code, std::string_view subj
                      (status == 403 && creds.kind == azure::AuthKind::kSharedKey))) {
     std::string fix = creds.kind == azure::AuthKind::kSas
                           ? "check the SAS token (expired? made for another account?)"
-                          : fmt::format("check the account key: it must be key1 or key2 of "
-                                        "storage account '{}'",
-                                        creds.account);
+                          : fmt::format(
+                                "check the account key: it must be key1 or key2 of "
+                                "storage account '{}'",
+                                creds.account);
     return {ErrorCode::kUnauthorized,
             fmt::format("{}: the storage account rejected the credentials from {} ({}): {}", what,
                         creds.source, with_code, fix)};
@@ -210,8 +213,8 @@ Error azure_list_error(long status, std::string_view code, std::string_view subj
   }
   if (code == "ResourceNotFound" || code == "AccountNotFound" || status == 404) {
     return {ErrorCode::kNotFound,
-            fmt::format("{}: not found ({}): check the account name and the blob endpoint {}",
-                        what, with_code, net::redact_url(creds.endpoint))};
+            fmt::format("{}: not found ({}): check the account name and the blob endpoint {}", what,
+                        with_code, net::redact_url(creds.endpoint))};
   }
   Error e = status_error(status, subject, TokenSent::kYes);
   if (!code.empty()) e.message += fmt::format(" ({})", code);
@@ -225,8 +228,8 @@ std::vector<SelectedBlob> select_azure_blobs(const std::vector<AzureBlob>& blobs
     for (const auto& b : blobs) {
       if (b.name == prefix) {
         auto slash = prefix.rfind('/');
-        out.push_back({&b, std::string(slash == std::string_view::npos ? prefix
-                                                                      : prefix.substr(slash + 1))});
+        out.push_back(
+            {&b, std::string(slash == std::string_view::npos ? prefix : prefix.substr(slash + 1))});
         return out;
       }
     }
@@ -260,7 +263,8 @@ Result<Listing> AzureSource::list(const core::ModelRef& ref, const ListOptions& 
   auto creds = azure::resolve_credentials(account, options.secret,
                                           env_ ? *env_ : azure::Environment::from_process());
   if (!creds) {
-    return fail(creds.error().code, fmt::format("{}: {}", printable(subject), creds.error().message));
+    return fail(creds.error().code,
+                fmt::format("{}: {}", printable(subject), creds.error().message));
   }
   AzureSession session(transfer_, std::move(*creds), container, subject);
 

@@ -42,8 +42,9 @@ TEST(AzureSharedKey, MatchesMicrosoftClientOnAListBlobsRequest) {
             // Path-style (emulator) URLs carry the account twice, as documented.
             "/devstoreaccount1/devstoreaccount1/models\n"
             "comp:list\nmarker:2!88!MDAw\nmaxresults:2\nprefix:llama 3/\nrestype:container");
-  EXPECT_EQ(shared_key_authorization("devstoreaccount1", raw_key(), "GET", url, headers),
-            "Authorization: SharedKey devstoreaccount1:jvqPl1vwlNRzck8Qy5/OfFqW5tf5ZUJgWLKpLgl7aiE=");
+  EXPECT_EQ(
+      shared_key_authorization("devstoreaccount1", raw_key(), "GET", url, headers),
+      "Authorization: SharedKey devstoreaccount1:jvqPl1vwlNRzck8Qy5/OfFqW5tf5ZUJgWLKpLgl7aiE=");
 }
 
 TEST(AzureSharedKey, MatchesMicrosoftClientOnARangedBlobGet) {
@@ -66,14 +67,14 @@ TEST(AzureSharedKey, StandardHeadersInTheirPlacesAndQueryCanonicalized) {
        "X-MS-Meta-B:  two ", "x-ms-meta-a: one", "Accept: */*"});
   EXPECT_EQ(s,
             "GET\n"
-            "\n\n"              // Content-Encoding, Content-Language
-            "\n"                // Content-Length 0 is signed as empty
-            "\n"                // Content-MD5
-            "text/plain\n"      // Content-Type
-            "\n\n"              // Date, If-Modified-Since
-            "\"e\"\n"           // If-Match
-            "\n\n"              // If-None-Match, If-Unmodified-Since
-            "bytes=0-9\n"       // Range: signed, so a Range added after signing breaks it
+            "\n\n"          // Content-Encoding, Content-Language
+            "\n"            // Content-Length 0 is signed as empty
+            "\n"            // Content-MD5
+            "text/plain\n"  // Content-Type
+            "\n\n"          // Date, If-Modified-Since
+            "\"e\"\n"       // If-Match
+            "\n\n"          // If-None-Match, If-Unmodified-Since
+            "bytes=0-9\n"   // Range: signed, so a Range added after signing breaks it
             "x-ms-meta-a:one\nx-ms-meta-b:two\n"
             "/acct/c/b\nb:1,2\ncomp:x\nempty:");
   // No path at all: the resource is "/ACCOUNT/".
@@ -91,10 +92,10 @@ TEST(AzureBase64, StrictDecodingAndRoundTrip) {
   EXPECT_EQ(base64_decode("aGVsbG8="), "hello");
   EXPECT_EQ(base64_decode("aGVsbG8h"), "hello!");
   EXPECT_EQ(base64_decode(""), "");
-  EXPECT_FALSE(base64_decode("aGVsbG8"));      // length
-  EXPECT_FALSE(base64_decode("aGV*bG8h"));     // alphabet
-  EXPECT_FALSE(base64_decode("aG=sbG8h"));     // padding in the middle
-  EXPECT_FALSE(base64_decode("aGVsbG8hIQ=a")); // data after padding
+  EXPECT_FALSE(base64_decode("aGVsbG8"));       // length
+  EXPECT_FALSE(base64_decode("aGV*bG8h"));      // alphabet
+  EXPECT_FALSE(base64_decode("aG=sbG8h"));      // padding in the middle
+  EXPECT_FALSE(base64_decode("aGVsbG8hIQ=a"));  // data after padding
   EXPECT_EQ(base64_encode("hello"), "aGVsbG8=");
   EXPECT_EQ(base64_encode(raw_key()), kKey);
 }
@@ -142,11 +143,13 @@ TEST(AzureConnectionString, MalformedOnesAreNamedButNeverEchoed) {
   for (const std::string& text :
        {"AccountName=a;" + key_part + ";junk", "AccountName=a;AccountKey=not*base64*" + key_part,
         key_part, std::string("Foo=bar"), std::string("AccountName=a;DefaultEndpointsProtocol=ftp"),
-        std::string("BlobEndpoint=ftp://x"), std::string("BlobEndpoint=http://x;SharedAccessSignature=sv=1")}) {
+        std::string("BlobEndpoint=ftp://x"),
+        std::string("BlobEndpoint=http://x;SharedAccessSignature=sv=1")}) {
     auto cs = parse_connection_string(text, "AZURE_STORAGE_CONNECTION_STRING");
     ASSERT_FALSE(cs) << text;
     EXPECT_EQ(cs.error().code, ErrorCode::kInvalidArgument);
-    EXPECT_TRUE(cs.error().message.starts_with("AZURE_STORAGE_CONNECTION_STRING")) << cs.error().message;
+    EXPECT_TRUE(cs.error().message.starts_with("AZURE_STORAGE_CONNECTION_STRING"))
+        << cs.error().message;
     EXPECT_EQ(cs.error().message.find("Eby8"), std::string::npos) << cs.error().message;
     EXPECT_EQ(cs.error().message.find('\n'), std::string::npos);
   }
@@ -179,7 +182,8 @@ TEST(AzureCredentials, SecretWinsOverTheEnvironment) {
   EXPECT_EQ(c->endpoint, "http://127.0.0.1:1/acct");
   EXPECT_EQ(c->source, "the Azure secret");
 
-  for (const char* bad : {R"({"key": "x"})", "{not json", "just text", R"({"account_key": "!!"})"}) {
+  for (const char* bad :
+       {R"({"key": "x"})", "{not json", "just text", R"({"account_key": "!!"})"}) {
     auto e = resolve_credentials("acct", std::string(bad), env);
     ASSERT_FALSE(e) << bad;
     EXPECT_EQ(e.error().message.find("!!"), std::string::npos);
@@ -217,7 +221,8 @@ TEST(AzureCredentials, EnvironmentOrder) {
 
 TEST(AzureCredentials, EndpointFromProtocolAndSuffix) {
   Environment env;
-  env.connection_string = "DefaultEndpointsProtocol=http;AccountName=acct;EndpointSuffix=core.chinacloudapi.cn";
+  env.connection_string =
+      "DefaultEndpointsProtocol=http;AccountName=acct;EndpointSuffix=core.chinacloudapi.cn";
   auto c = resolve_credentials("acct", std::nullopt, env);
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->kind, AuthKind::kAnonymous);
@@ -229,8 +234,9 @@ TEST(AzureCredentials, AccountMismatchIsAClearError) {
   env.connection_string = conn("other");
   auto c = resolve_credentials("acct", std::nullopt, env);
   ASSERT_FALSE(c);
-  EXPECT_NE(c.error().message.find("AZURE_STORAGE_CONNECTION_STRING is for storage account 'other'"),
-            std::string::npos)
+  EXPECT_NE(
+      c.error().message.find("AZURE_STORAGE_CONNECTION_STRING is for storage account 'other'"),
+      std::string::npos)
       << c.error().message;
   EXPECT_NE(c.error().message.find("'acct'"), std::string::npos);
 

@@ -65,8 +65,9 @@ TEST(AzureBlobList, ParsesBlobsDigestsAndTheNextMarker) {
 }
 
 TEST(AzureBlobList, RejectsWhatIsNotAListing) {
-  for (const char* body : {"", "<Error><Code>X</Code></Error>", "{\"json\": 1}",
-                           "<EnumerationResults><Blobs><Blob><Name>a</Name></Blob></Blobs></EnumerationResults>"}) {
+  for (const char* body :
+       {"", "<Error><Code>X</Code></Error>", "{\"json\": 1}",
+        "<EnumerationResults><Blobs><Blob><Name>a</Name></Blob></Blobs></EnumerationResults>"}) {
     auto page = parse_azure_blob_list(body);
     ASSERT_FALSE(page) << body;
     EXPECT_EQ(page.error().code, ErrorCode::kProtocol);
@@ -89,10 +90,11 @@ std::vector<std::string> paths(const std::vector<AzureBlob>& all, std::string_vi
 }
 
 TEST(AzureSelect, PrefixIsADirectoryUnlessItNamesOneBlob) {
-  auto all = blobs({"llama", "llama-v2/x.bin", "llama/", "llama/a.bin", "llama/tok/", "llama/tok/v.txt",
-                    "other/llama/a.bin"});
+  auto all = blobs({"llama", "llama-v2/x.bin", "llama/", "llama/a.bin", "llama/tok/",
+                    "llama/tok/v.txt", "other/llama/a.bin"});
   EXPECT_EQ(paths(all, "llama"), std::vector<std::string>{"llama"});  // the exact blob
-  auto no_exact = blobs({"llama-v2/x.bin", "llama/", "llama/a.bin", "llama/tok/", "llama/tok/v.txt"});
+  auto no_exact =
+      blobs({"llama-v2/x.bin", "llama/", "llama/a.bin", "llama/tok/", "llama/tok/v.txt"});
   EXPECT_EQ(paths(no_exact, "llama"), (std::vector<std::string>{"a.bin", "tok/v.txt"}));
   EXPECT_EQ(paths(all, "llama/"), (std::vector<std::string>{"a.bin", "tok/v.txt"}));
   EXPECT_EQ(paths(all, "llama/tok/v.txt"), std::vector<std::string>{"v.txt"});
