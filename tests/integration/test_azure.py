@@ -263,6 +263,15 @@ def test_pagination_cache_hit_and_changed_blob(mc_az, azurite, tmp_path):
     assert fourth["bytes_downloaded"] == 3000
     assert sha256_file(Path(fourth["path"]) / "shard-3.bin") == sha256_file(changed)
     assert sha256_file(Path(first["path"]) / "shard-3.bin") == sha256_file(files["shard-3.bin"])
+
+    # Pins: the current snapshot is served; one the prefix no longer has is a clear error.
+    pinned = mc_az.pull_json(f"{ref}@{fourth['snapshot']}")
+    assert pinned["snapshot"] == fourth["snapshot"] and pinned["bytes_downloaded"] == 0
+    gone = "0" * 40
+    r = mc_az.run("pull", f"{ref}@{gone}")
+    assert r.returncode != 0
+    line = one_line(r)
+    assert "no longer has snapshot" in line and gone in line and fourth["snapshot"] in line
     assert_cache_valid(mc_az.home)
 
 

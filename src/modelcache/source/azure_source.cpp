@@ -303,6 +303,7 @@ Result<Listing> AzureSource::list(const core::ModelRef& ref, const ListOptions& 
     listing.files.push_back(session.remote_file(*s.blob, std::move(s.path), sas_expiry));
   }
   listing.snapshot_id = derived_snapshot_id(material);
+  listing.revision = ref.revision;  // a pin is checked against snapshot_id by the cache
   return listing;
 }
 
