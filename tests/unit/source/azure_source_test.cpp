@@ -184,5 +184,35 @@ TEST(AzureSource, CredentialErrorsNameTheRefWithoutNetwork) {
             "base64: copy key1 or key2 from the storage account's Access keys page");
 }
 
+TEST(AzureSource, TheSecretInListOptionsWinsAndIsNeverEchoed) {
+  core::Config config;
+  azure::Environment env;
+  // Valid environment credentials that would be used (and need the network) if
+  // the secret were ignored.
+  env.connection_string =
+      "DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=aGVsbG8=;"
+      "BlobEndpoint=http://127.0.0.1:1/acct";
+  AzureSource source(config, env);
+  auto ref = core::parse_ref("az://acct/models/llama");
+  ASSERT_TRUE(ref);
+  ListOptions options;
+  options.secret = R"({"account_key": "c2VjcmV0*not-base64", "account_name": "acct"})";
+  auto listing = source.list(*ref, options);
+  ASSERT_FALSE(listing);
+  EXPECT_EQ(listing.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(listing.error().message.starts_with("az://acct/models/llama: the Azure secret"))
+      << listing.error().message;
+  EXPECT_EQ(listing.error().message.find("c2VjcmV0"), std::string::npos);
+
+  options.secret = R"({"account_key": "aGVsbG8=", "account_name": "other"})";
+  listing = source.list(*ref, options);
+  ASSERT_FALSE(listing);
+  EXPECT_NE(listing.error().message.find("the Azure secret is for storage account 'other'"),
+            std::string::npos)
+      << listing.error().message;
+  EXPECT_EQ(listing.error().message.find("aGVsbG8"), std::string::npos);
+}
+
+
 }  // namespace
 }  // namespace modelcache::source
