@@ -213,6 +213,5 @@ TEST(AzureSource, TheSecretInListOptionsWinsAndIsNeverEchoed) {
   EXPECT_EQ(listing.error().message.find("aGVsbG8"), std::string::npos);
 }
 
-
 }  // namespace
 }  // namespace modelcache::source
