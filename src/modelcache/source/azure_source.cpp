@@ -223,22 +223,22 @@ Error azure_list_error(long status, std::string_view code, std::string_view subj
 
 std::vector<SelectedBlob> select_azure_blobs(const std::vector<AzureBlob>& blobs,
                                              std::string_view prefix) {
+  // Folder first, as S3 and GCS do: PREFIX/... when anything is there; the blob
+  // named exactly PREFIX only when the folder is empty. Siblings that merely
+  // start with the same letters ("llama-v2/" for "llama") never count.
   std::vector<SelectedBlob> out;
-  if (!prefix.empty() && !prefix.ends_with('/')) {
-    for (const auto& b : blobs) {
-      if (b.name == prefix) {
-        auto slash = prefix.rfind('/');
-        out.push_back(
-            {&b, std::string(slash == std::string_view::npos ? prefix : prefix.substr(slash + 1))});
-        return out;
-      }
-    }
-  }
   std::string dir(prefix);
   if (!dir.empty() && !dir.ends_with('/')) dir += '/';
+  const AzureBlob* exact = nullptr;
   for (const auto& b : blobs) {
+    if (!prefix.ends_with('/') && !prefix.empty() && b.name == prefix) exact = &b;
     if (!b.name.starts_with(dir) || b.name.ends_with('/')) continue;
     out.push_back({&b, b.name.substr(dir.size())});
+  }
+  if (out.empty() && exact) {
+    auto slash = prefix.rfind('/');
+    out.push_back(
+        {exact, std::string(slash == std::string_view::npos ? prefix : prefix.substr(slash + 1))});
   }
   return out;
 }

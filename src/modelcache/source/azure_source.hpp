@@ -8,11 +8,12 @@
 // valid kDownloadSasLifetime) so that the engine's ranged GETs need no header
 // signature; Content-MD5, when the blob has one, is the promised digest.
 //
-// Which blobs: PREFIX empty -> the whole container; PREFIX ending in '/' -> every
-// blob below it; otherwise a blob named exactly PREFIX is the one file (its
-// basename is the path), else PREFIX is a directory (PREFIX + '/'), so that
-// az://a/c/model never picks up az://a/c/model-v2/... Names ending in '/'
-// (directory markers) are skipped. File paths are relative to the directory.
+// Which blobs (as for s3:// and gs://): PREFIX empty -> the whole container;
+// otherwise PREFIX is a directory (PREFIX + '/' unless it ends in '/'), so that
+// az://a/c/model never picks up az://a/c/model-v2/...; only when nothing is below
+// it and a blob is named exactly PREFIX is that blob the one file (its basename is
+// the path). Names ending in '/' (directory markers) are skipped. File paths are
+// relative to the directory.
 //
 // The snapshot id hashes the sorted (name, size, ETag) of the chosen blobs: a
 // changed blob gives a new snapshot, an unchanged prefix the same one.

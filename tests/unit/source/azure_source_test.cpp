@@ -89,10 +89,15 @@ std::vector<std::string> paths(const std::vector<AzureBlob>& all, std::string_vi
   return out;
 }
 
-TEST(AzureSelect, PrefixIsADirectoryUnlessItNamesOneBlob) {
+TEST(AzureSelect, PrefixIsADirectoryElseTheOneBlobOfThatName) {
   auto all = blobs({"llama", "llama-v2/x.bin", "llama/", "llama/a.bin", "llama/tok/",
                     "llama/tok/v.txt", "other/llama/a.bin"});
-  EXPECT_EQ(paths(all, "llama"), std::vector<std::string>{"llama"});  // the exact blob
+  // The folder wins over a blob of the same name, as for s3:// and gs://.
+  EXPECT_EQ(paths(all, "llama"), (std::vector<std::string>{"a.bin", "tok/v.txt"}));
+  // Only a marker below: the folder is empty, so the exact blob is the file.
+  auto only_exact = blobs({"llama", "llama-v2/x.bin", "llama/"});
+  EXPECT_EQ(paths(only_exact, "llama"), std::vector<std::string>{"llama"});
+  EXPECT_TRUE(paths(only_exact, "llama/").empty());
   auto no_exact =
       blobs({"llama-v2/x.bin", "llama/", "llama/a.bin", "llama/tok/", "llama/tok/v.txt"});
   EXPECT_EQ(paths(no_exact, "llama"), (std::vector<std::string>{"a.bin", "tok/v.txt"}));
