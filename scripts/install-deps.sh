@@ -42,4 +42,10 @@ if [ ! -d "$here/bench/node_modules/@huggingface/hub" ]; then
   (cd "$here/bench" && npm install --silent --no-audit --no-fund >/dev/null 2>&1) \
     || echo "install-deps: npm install of @huggingface/hub failed; the benchmark will skip that peer" >&2
 fi
+# The Azure integration tests run real Azurite and upload with Microsoft's client
+# (versions pinned in tests/peers/package-lock.json).
+if [ ! -d "$here/tests/peers/node_modules/azurite" ] || [ ! -d "$here/tests/peers/node_modules/@azure/storage-blob" ]; then
+  (cd "$here/tests/peers" && npm install --silent --no-audit --no-fund >/dev/null 2>&1) \
+    || echo "install-deps: npm install in tests/peers failed; tests/integration/test_azure.py will fail" >&2
+fi
 echo "install-deps: ok" >&2

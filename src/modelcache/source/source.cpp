@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "source/azure_source.hpp"
 #include "source/file_source.hpp"
 #include "source/gcs_source.hpp"
 #include "source/hf_source.hpp"
@@ -32,6 +33,10 @@ constexpr std::pair<core::RefKind, Factory> kFactories[] = {
      [](const core::Config& c) -> std::unique_ptr<Source> { return std::make_unique<S3Source>(c); }},
     {core::RefKind::kFile,
      [](const core::Config&) -> std::unique_ptr<Source> { return std::make_unique<FileSource>(); }},
+    {core::RefKind::kAzure,
+     [](const core::Config& c) -> std::unique_ptr<Source> {
+       return std::make_unique<AzureSource>(c);
+     }},
 };
 
 }  // namespace
