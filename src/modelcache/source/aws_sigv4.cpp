@@ -14,14 +14,6 @@ namespace modelcache::source {
 
 namespace {
 
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return std::string(reinterpret_cast<const char*>(out), len);
-}
-
 struct UrlParts {
   std::string host;  // as libcurl sends it in Host:
   std::string path;  // "/" when empty
@@ -124,11 +116,11 @@ SigV4Signature sign_v4(const SigV4Input& input, const AwsCredentials& credential
   std::string scope = fmt::format("{}/{}/{}/aws4_request", date, region, service);
   sig.string_to_sign = fmt::format("AWS4-HMAC-SHA256\n{}\n{}\n{}", input.amz_date, scope,
                                    util::sha256_hex(sig.canonical_request));
-  std::string key = hmac_sha256("AWS4" + credentials.secret_access_key, date);
-  key = hmac_sha256(key, region);
-  key = hmac_sha256(key, service);
-  key = hmac_sha256(key, "aws4_request");
-  std::string raw = hmac_sha256(key, sig.string_to_sign);
+  std::string key = util::hmac_sha256("AWS4" + credentials.secret_access_key, date);
+  key = util::hmac_sha256(key, region);
+  key = util::hmac_sha256(key, service);
+  key = util::hmac_sha256(key, "aws4_request");
+  std::string raw = util::hmac_sha256(key, sig.string_to_sign);
   sig.signature = util::to_hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
   sig.authorization = fmt::format("AWS4-HMAC-SHA256 Credential={}/{},SignedHeaders={},Signature={}",
                                   credentials.access_key_id, scope, signed_headers, sig.signature);

@@ -9,6 +9,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "util/base64.hpp"
+#include "util/hasher.hpp"
 #include "util/strings.hpp"
 
 namespace modelcache::source::azure {
@@ -50,7 +52,7 @@ Status check_endpoint(const std::string& endpoint, std::string_view where) {
 }
 
 Result<std::string> decode_key(std::string_view key, std::string_view where) {
-  auto raw = base64_decode(util::trim(key));
+  auto raw = util::base64_decode(util::trim(key));
   if (!raw || raw->empty()) {
     return fail(ErrorCode::kInvalidArgument,
                 fmt::format("{}: the account key is not base64: copy key1 or key2 from the "
@@ -179,7 +181,7 @@ Environment Environment::from_process() {
 std::vector<std::string> Credentials::secrets() const {
   std::vector<std::string> out;
   if (!key.empty()) {
-    out.push_back(base64_encode(key));
+    out.push_back(util::base64_encode(key));
     out.push_back(key);
   }
   if (!sas.empty()) {
@@ -297,46 +299,6 @@ Result<Credentials> resolve_credentials(std::string_view account,
   return c;
 }
 
-std::optional<std::string> base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::size_t pad = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char ch = text[i];
-    bool alnum = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-    if (ch == '=') {
-      // Padding only in the last two places, and nothing after it but padding.
-      if (i + 2 < text.size()) return std::nullopt;
-      ++pad;
-    } else if (pad > 0 || !(alnum || ch == '+' || ch == '/')) {
-      return std::nullopt;
-    }
-  }
-  std::string raw(text.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  raw.resize(static_cast<std::size_t>(n) - pad);
-  return raw;
-}
-
-std::string base64_encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
-  return std::string(reinterpret_cast<const char*>(mac), len);
-}
-
 std::string rfc1123_date(std::chrono::system_clock::time_point t) {
   // By hand: strftime's %a and %b follow the process locale.
   static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
@@ -431,7 +393,7 @@ std::string shared_key_authorization(std::string_view account, std::string_view 
                                      const std::vector<std::string>& headers) {
   std::string to_sign = shared_key_string_to_sign(account, method, url, headers);
   return fmt::format("Authorization: SharedKey {}:{}", account,
-                     base64_encode(hmac_sha256(key, to_sign)));
+                     util::base64_encode(util::hmac_sha256(key, to_sign)));
 }
 
 std::string blob_read_sas(std::string_view account, std::string_view key,
@@ -443,7 +405,7 @@ std::string blob_read_sas(std::string_view account, std::string_view key,
   // five response-header overrides (rscc, rscd, rsce, rscl, rsct).
   std::string to_sign = fmt::format("r\n\n{}\n/blob/{}/{}/{}\n\n\n\n{}\nb\n\n\n\n\n\n\n", se,
                                     account, container, blob, kApiVersion);
-  std::string sig = base64_encode(hmac_sha256(key, to_sign));
+  std::string sig = util::base64_encode(util::hmac_sha256(key, to_sign));
   return fmt::format("sv={}&se={}&sr=b&sp=r&sig={}", kApiVersion, util::url_encode(se),
                      util::url_encode(sig));
 }

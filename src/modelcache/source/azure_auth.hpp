@@ -75,11 +75,6 @@ Result<Credentials> resolve_credentials(std::string_view account,
                                         const std::optional<std::string>& secret,
                                         const Environment& env);
 
-// Strict base64 (RFC 4648, padded); nullopt for anything else.
-std::optional<std::string> base64_decode(std::string_view text);
-std::string base64_encode(std::string_view bytes);
-std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
-
 // "Wed, 25 Nov 2026 04:45:09 GMT" (x-ms-date).
 std::string rfc1123_date(std::chrono::system_clock::time_point t);
 // "2026-11-26T04:00:00Z" (SAS se=).

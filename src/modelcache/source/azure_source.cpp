@@ -9,6 +9,7 @@
 
 #include "source/origin_errors.hpp"
 #include "source/snapshot_id.hpp"
+#include "util/base64.hpp"
 #include "util/hasher.hpp"
 #include "util/strings.hpp"
 
@@ -149,7 +150,7 @@ Result<AzureBlobPage> parse_azure_blob_list(std::string_view xml) {
     std::string md5_b64 = util::trim(props.child_value("Content-MD5")).data();
     if (!md5_b64.empty()) {
       // A Content-MD5 that is not 16 bytes of base64 promises nothing we can check.
-      if (auto raw = azure::base64_decode(md5_b64); raw && raw->size() == 16) {
+      if (auto raw = util::base64_decode(md5_b64); raw && raw->size() == 16) {
         blob.md5_hex =
             util::to_hex(reinterpret_cast<const unsigned char*>(raw->data()), raw->size());
       }

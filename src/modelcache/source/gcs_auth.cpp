@@ -13,6 +13,7 @@
 
 #include "net/http_client.hpp"
 #include "source/origin_errors.hpp"
+#include "util/base64.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -194,27 +195,6 @@ Result<ServiceAccount> parse_service_account(std::string_view json, std::string_
   return account;
 }
 
-std::string base64url(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(bytes[k]); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    std::uint32_t v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(v >> shift) & 63];
-  }
-  if (std::size_t left = bytes.size() - i; left > 0) {
-    std::uint32_t v = byte(i) << 16;
-    if (left == 2) v |= byte(i + 1) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    if (left == 2) out += kAlphabet[(v >> 6) & 63];
-  }
-  return out;
-}
-
 Result<std::string> make_service_account_jwt(const ServiceAccount& account,
                                              std::int64_t issued_at) {
   Json header = {{"alg", "RS256"}, {"typ", "JWT"}};
@@ -224,10 +204,10 @@ Result<std::string> make_service_account_jwt(const ServiceAccount& account,
                  {"aud", account.token_uri},
                  {"iat", issued_at},
                  {"exp", issued_at + kJwtLifetimeSeconds}};
-  std::string input = base64url(header.dump()) + "." + base64url(claims.dump());
+  std::string input = util::base64url_encode(header.dump()) + "." + util::base64url_encode(claims.dump());
   auto signature = rs256(account, input);
   if (!signature) return std::unexpected(signature.error());
-  return input + "." + base64url(*signature);
+  return input + "." + util::base64url_encode(*signature);
 }
 
 Result<std::string> service_account_token(const ServiceAccount& account,

@@ -61,7 +61,6 @@ Result<GcsCredentials> resolve_gcs_credentials(const std::optional<std::string>&
 Result<ServiceAccount> parse_service_account(std::string_view json, std::string_view origin);
 
 // RFC 4648 section 5, without padding (what JWTs use).
-std::string base64url(std::string_view bytes);
 
 // The signed JWT (header.claims.signature) for `account`, issued at `issued_at`
 // (unix seconds), valid for an hour.

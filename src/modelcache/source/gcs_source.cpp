@@ -13,6 +13,7 @@
 #include "source/gcs_auth.hpp"
 #include "source/origin_errors.hpp"
 #include "source/snapshot_id.hpp"
+#include "util/base64.hpp"
 #include "util/hasher.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -30,22 +31,6 @@ constexpr std::string_view kListFields =
 constexpr std::string_view kObjectFields = "name,size,generation,md5Hash,crc32c,etag,updated";
 
 bool is_success(long status) { return status >= 200 && status < 300; }
-
-// Standard base64 (with padding) -> lower-case hex, or nullopt when malformed or
-// not `bytes` long.
-std::optional<std::string> base64_to_hex(std::string_view b64, std::size_t bytes) {
-  if (b64.empty() || b64.size() % 4 != 0) return std::nullopt;
-  std::string raw(b64.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
-                          reinterpret_cast<const unsigned char*>(b64.data()),
-                          static_cast<int>(b64.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t pad = b64.ends_with("==") ? 2 : b64.ends_with("=") ? 1 : 0;
-  if (static_cast<std::size_t>(n) < pad || static_cast<std::size_t>(n) - pad != bytes) {
-    return std::nullopt;
-  }
-  return util::to_hex(reinterpret_cast<const unsigned char*>(raw.data()), bytes);
-}
 
 // GCS writes int64/uint64 fields (size, generation) as JSON strings.
 std::optional<std::string> decimal_field(const Json& j, const char* key) {
@@ -90,11 +75,11 @@ Result<GcsObject> object_from_json(const Json& j, std::string_view where) {
   o.size = static_cast<std::uint64_t>(*parsed);
   o.generation = *generation;
   if (std::string md5 = string_field(j, "md5Hash"); !md5.empty()) {
-    auto hex = base64_to_hex(md5, 16);
+    auto hex = util::base64_to_hex(md5, 16);
     if (!hex) return bad(fmt::format("a malformed md5Hash ({})", printable(o.name)));
     o.digest = core::Digest{core::DigestAlgo::kMd5, *hex};
   } else if (std::string crc = string_field(j, "crc32c"); !crc.empty()) {
-    auto hex = base64_to_hex(crc, 4);
+    auto hex = util::base64_to_hex(crc, 4);
     if (!hex) return bad(fmt::format("a malformed crc32c ({})", printable(o.name)));
     o.digest = core::Digest{core::DigestAlgo::kCrc32c, *hex};
   }

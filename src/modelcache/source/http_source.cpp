@@ -6,6 +6,7 @@
 #include "net/http_client.hpp"
 #include "source/origin_errors.hpp"
 #include "source/snapshot_id.hpp"
+#include "util/base64.hpp"
 #include "util/hasher.hpp"
 #include "util/strings.hpp"
 
@@ -31,18 +32,6 @@ std::optional<std::uint64_t> content_range_total(std::string_view value) {
   return parse_u64(value.substr(slash + 1));
 }
 
-std::optional<std::string> base64_to_hex(std::string_view b64) {
-  if (b64.empty() || b64.size() % 4 != 0) return std::nullopt;
-  std::string raw(b64.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
-                          reinterpret_cast<const unsigned char*>(b64.data()),
-                          static_cast<int>(b64.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t pad = b64.ends_with("==") ? 2 : b64.ends_with("=") ? 1 : 0;
-  raw.resize(static_cast<std::size_t>(n) - pad);
-  return util::to_hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
-}
-
 // RFC 3230 "Digest: sha-256=<b64>" or RFC 9530 "Repr-Digest: sha-256=:<b64>:".
 std::optional<core::Digest> promised_sha256(const net::HttpResponse& response) {
   for (const char* name : {"repr-digest", "digest"}) {
@@ -56,7 +45,7 @@ std::optional<core::Digest> promised_sha256(const net::HttpResponse& response) {
       if (b64.size() >= 2 && b64.front() == ':' && b64.back() == ':') {
         b64 = b64.substr(1, b64.size() - 2);
       }
-      if (auto hex = base64_to_hex(b64); hex && hex->size() == 64) {
+      if (auto hex = util::base64_to_hex(b64, 32)) {
         return core::Digest{core::DigestAlgo::kSha256, *hex};
       }
     }

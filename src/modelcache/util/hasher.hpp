@@ -32,6 +32,8 @@ class Hasher {
 };
 
 std::string sha256_hex(std::string_view data);
+// Raw 32-byte HMAC-SHA256 (SigV4, Azure SharedKey).
+std::string hmac_sha256(std::string_view key, std::string_view data);
 // CRC32C (iSCSI polynomial 0x1EDC6F41, reflected; RFC 3720 B.4): continues from
 // `crc` (0 to start). SSE4.2 crc32 instructions where the CPU has them.
 std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t size);
