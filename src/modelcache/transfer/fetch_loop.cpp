@@ -456,6 +456,10 @@ void FetchLoop::cancel_all() {
 }
 
 void FetchLoop::settle_cancelled(FileJob& job) {
+  // Up to a write batch per connection is still in memory: keep it.
+  for (auto& [easy, t] : transfers_) {
+    if (&t->job() == &job) t->save_received();
+  }
   cancel_transfers(job);
   job.suspend();  // journals what every segment wrote: the next fetch resumes there
   Error e = cancelled_error(job.request());
