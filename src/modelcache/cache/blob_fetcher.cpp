@@ -146,6 +146,12 @@ std::vector<Result<FetchedBlob>> BlobFetcher::fetch(const std::vector<const sour
       mine.push_back(key);
     }
     emit();
+    // Smallest first (unknown sizes last): the engine opens files in request order
+    // and one big file can hold every connection to its host, so configs and
+    // tokenizers, which a server reads first, would otherwise wait for the weights.
+    std::stable_sort(mine.begin(), mine.end(), [&](const std::string& a, const std::string& b) {
+      return files[by_key[a].front()]->size < files[by_key[b].front()]->size;
+    });
     if (!mine.empty()) {
       std::vector<transfer::FetchRequest> requests;
       for (const auto& key : mine) {
