@@ -55,7 +55,8 @@ struct PrefetchStatus {
 
 // Thread safety: every member function may be called from any thread, also
 // concurrently (several threads may wait_file() while another calls progress()),
-// except the move operations and the destructor.
+// except the move operations and the destructor. A moved-from Prefetch may only
+// be destroyed or assigned to.
 class Prefetch {
  public:
   // Starts every entry at once, each on its own thread, and returns immediately.

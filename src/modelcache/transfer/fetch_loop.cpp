@@ -372,6 +372,8 @@ bool FetchLoop::check_finishing_jobs() {
       });
     } else if (job->state == JobState::kSyncing && job->synced.load(std::memory_order_acquire)) {
       any = true;
+      // A stop requested since this turn began: no success is handed over after it.
+      if (!cancelled_ && hooks_.stop.stop_requested()) cancel_all();
       if (cancelled_) {
         // Verified and synced, but the caller asked to stop: nothing more is
         // handed over. The journal stays, so a later fetch trusts these bytes
