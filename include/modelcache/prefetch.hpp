@@ -94,7 +94,8 @@ class Prefetch {
   // journals stay so that a later pull resumes them, no snapshot is published.
   // Returns once the threads have stopped (an entry still resolving its listing
   // stops when that request returns). Entries already done stay done; waiters
-  // get kCancelled for the rest. Idempotent.
+  // get kCancelled for the rest. Idempotent. Not from inside an item's callback
+  // (it runs on the thread cancel() joins).
   void cancel();
 
  private:
