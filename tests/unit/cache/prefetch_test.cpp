@@ -312,6 +312,26 @@ TEST_F(PrefetchTest, WarmEntriesAreReadyWithoutDownloading) {
   EXPECT_EQ(p.progress().entries[0].files.at(0).state, FileState::kCommitted);
 }
 
+TEST_F(PrefetchTest, TwoEntriesSharingABlobDownloadItOnce) {
+  // The same repo by branch and by commit: both select big.bin, one blob. The
+  // blob lock makes one entry wait for the other's download.
+  PrefetchItem a{"hf://org/model"};
+  PrefetchItem b{"hf://org/model@main"};
+  auto p = Prefetch::start({a, b}, cache_options());
+  auto big = p.wait_file("big.bin");
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().code, ErrorCode::kInvalidArgument) << big.error().message;
+  auto big1 = p.wait_file(1, "big.bin");
+  ASSERT_TRUE(big1) << big1.error().message;
+  EXPECT_TRUE(read_all(*big1) == big_);
+  auto all = p.wait();
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].path, (*all)[1].path);
+  EXPECT_EQ(big_bytes_sent(), kBig) << "the shared blob was downloaded more than once";
+  EXPECT_EQ((*all)[0].bytes_downloaded + (*all)[1].bytes_downloaded, kBig + config_.size());
+}
+
 TEST_F(PrefetchTest, DestructorCancelsAndJoins) {
   const auto t0 = Clock::now();
   {
