@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +26,25 @@ struct Progress {
   int files_total = 0;
 };
 
+enum class FileState {
+  kQueued,       // selected, not started
+  kDownloading,  // bytes arriving
+  kCommitted,    // verified and in the store: `blob` is final
+  kFailed,       // `error` says why (kCancelled after a stop)
+};
+
+// One selected file of a pull, as PullOptions::on_files reports it.
+struct FileProgress {
+  std::string path;               // relative to the snapshot directory
+  std::uint64_t bytes_done = 0;   // in its part file (resumed bytes included); size once committed
+  std::uint64_t bytes_total = 0;  // its size; 0 while the origin has not said
+  FileState state = FileState::kQueued;
+  // kCommitted: the verified blob (read-only, named by its sha256); the snapshot
+  // link made when the pull publishes points at it.
+  std::filesystem::path blob;
+  std::optional<Error> error;  // kFailed
+};
+
 struct PullOptions {
   std::string revision;              // overrides the @REVISION of the ref; empty = ref's or default
   std::vector<std::string> allow;    // globs; empty = everything
@@ -34,6 +55,17 @@ struct PullOptions {
   std::optional<std::string> secret;
   std::optional<NetworkMode> network;  // unset = from the environment (MODELCACHE_OFFLINE, HF_HUB_OFFLINE)
   std::function<void(const Progress&)> on_progress;  // called from the pulling thread
+  // Per-file events, from the pulling thread. The first call, right after the
+  // listing, holds every selected file (kQueued, or kCommitted when its blob is in
+  // the store already); later calls hold the files that changed: bytes while they
+  // download (at most ~10 calls a second), then kCommitted as soon as that file's
+  // blob is committed (before the rest of the pull is done) or kFailed. Never
+  // called when the store answers the pull without listing.
+  std::function<void(std::span<const FileProgress>)> on_files;
+  // Stops the pull: requests in flight are dropped at once, part files and
+  // journals stay so that the next pull resumes, nothing more is committed or
+  // published, and pull() returns kCancelled. (Prefetch::cancel uses it.)
+  std::stop_token stop;
 };
 
 struct SnapshotFile {
@@ -74,6 +106,8 @@ struct CacheOptions {
   std::filesystem::path root;  // empty: MODELCACHE_HOME, MODEL_CACHE_DIR, INFERENCE_HOME, XDG, ~/.cache
 };
 
+// A Cache may be used from several threads at once: pulls of the same blob or
+// model serialise on the store's locks (doc/ARCHITECTURE.md, "Lock protocol").
 class Cache {
  public:
   static Result<Cache> open(const CacheOptions& options = {});

@@ -26,6 +26,7 @@ enum class ErrorCode {
   kIo,                // any other local filesystem error
   kOffline,           // offline mode and something is missing
   kNotCached,         // `path`: not fully in the cache
+  kCancelled,         // the caller stopped it (Prefetch::cancel, PullOptions::stop)
   kInternal,
 };
 

@@ -1,3 +1,4 @@
 #pragma once
 #include "modelcache/cache.hpp"
 #include "modelcache/error.hpp"
+#include "modelcache/prefetch.hpp"

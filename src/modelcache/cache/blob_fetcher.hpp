@@ -8,10 +8,16 @@
 // blob is usually there already and nothing is downloaded. A holder that dies
 // releases its lock with its last descriptor, so a waiter takes over and resumes
 // from the journal.
+//
+// Each blob is committed (and its lock released) the moment the engine reports
+// that file verified and synced, not after the whole batch: a caller waiting
+// for one file (Prefetch::wait_file) gets it while the others still download.
 #pragma once
 
 #include <functional>
 #include <optional>
+#include <span>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -29,6 +35,15 @@ struct FetchedBlob {
   std::string etag;
 };
 
+struct BlobHooks {
+  std::function<void(const Progress&)> on_progress;  // bytes of this call
+  // See PullOptions::on_files: the first call holds every file, later ones what changed.
+  std::function<void(std::span<const FileProgress>)> on_files;
+  // Stops downloads and lock waits; what is not settled yet gets kCancelled.
+  std::stop_token stop;
+};
+
+// Not thread-safe: one fetch() at a time per BlobFetcher (a pull makes its own).
 class BlobFetcher {
  public:
   BlobFetcher(store::Store& store, const core::TransferSettings& settings);
@@ -40,9 +55,9 @@ class BlobFetcher {
   // The blob already in the store for this file, if the store knows it.
   std::optional<std::string> known_blob(const source::RemoteFile& file) const;
 
-  // Results in the order of `files`. `on_progress` gets bytes of this call.
+  // Results in the order of `files`; the hooks are called on this thread.
   std::vector<Result<FetchedBlob>> fetch(const std::vector<const source::RemoteFile*>& files,
-                                         const std::function<void(const Progress&)>& on_progress);
+                                         const BlobHooks& hooks);
 
  private:
   std::optional<std::string> recorded_blob(const std::string& key) const;

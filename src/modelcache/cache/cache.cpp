@@ -80,6 +80,12 @@ bool manifest_covers(const store::Manifest& manifest, const std::vector<store::M
   return true;
 }
 
+Error cancelled(const core::ModelRef& ref) {
+  return Error{ErrorCode::kCancelled,
+               display(ref) + ": cancelled; nothing was published, and the next pull resumes the "
+                              "downloads"};
+}
+
 std::string name_some(const std::vector<std::string>& paths) {
   std::string out;
   for (std::size_t i = 0; i < paths.size() && i < 5; ++i) out += (i ? ", " : "") + paths[i];
@@ -142,6 +148,7 @@ struct Cache::Impl {
       if (auto s = from_store(ref, rules, RefUse::kFresh, ErrorCode::kNotCached)) return s;
     }
 
+    if (options.stop.stop_requested()) return std::unexpected(cancelled(ref));
     auto src = source::make_source(ref, config);
     if (!src) return std::unexpected(src.error());
     source::ListOptions list_options;
@@ -157,6 +164,7 @@ struct Cache::Impl {
     }
     auto selected = cache::select_files(listing->files, rules, display(ref));
     if (!selected) return std::unexpected(selected.error());
+    if (options.stop.stop_requested()) return std::unexpected(cancelled(ref));
 
     const std::string folder = ref.folder_name();
     auto previous = store.read_manifest(folder, listing->snapshot_id);
@@ -165,7 +173,10 @@ struct Cache::Impl {
     cache::BlobFetcher fetcher(store, config.transfer);
     std::vector<const source::RemoteFile*> wanted;
     for (std::size_t i : *selected) wanted.push_back(&listing->files[i]);
-    auto fetched = fetcher.fetch(wanted, options.on_progress);
+    auto fetched = fetcher.fetch(wanted, cache::BlobHooks{options.on_progress, options.on_files, options.stop});
+    // Blobs committed before the stop stay (content-addressed, they change no
+    // snapshot); the snapshot, manifest and ref are not touched.
+    if (options.stop.stop_requested()) return std::unexpected(cancelled(ref));
 
     std::vector<store::ManifestEntry> listed, present;
     for (const auto& f : listing->files) {

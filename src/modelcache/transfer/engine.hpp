@@ -32,12 +32,18 @@
 //   the store. On failure nothing is committed: the part file and journal stay for
 //   resume unless the data was proven wrong (digest/size mismatch), in which case
 //   both are deleted.
+// - Each file is reported through FetchHooks::on_file_done the moment it is
+//   settled, so the caller can commit it while the other files still download.
+// - FetchHooks::stop cancels: the loop wakes at once (curl_multi_wakeup), drops
+//   every request in flight, keeps part files and journals for a later resume and
+//   settles what is left as kCancelled.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -70,11 +76,33 @@ struct FetchResult {
   std::string etag;                    // from the response, if any
 };
 
+// One request's figures in EngineProgress::files.
+struct FileBytes {
+  std::uint64_t done = 0;  // bytes in its part file, resumed ones included; never decreases
+  std::uint64_t total = kUnknownSize;  // its size, once known
+};
+
 struct EngineProgress {
   std::uint64_t bytes_done = 0;   // new bytes received in this call, all files
   std::uint64_t bytes_total = 0;  // bytes still missing at the start of this call
   int files_done = 0;
   int files_total = 0;
+  std::vector<FileBytes> files;  // per request, in request order
+};
+
+// Optional hooks of one fetch() call; all run on the calling thread.
+struct FetchHooks {
+  // At most ~10 times a second, and once at the end.
+  std::function<void(const EngineProgress&)> on_progress;
+  // Exactly once per request, as soon as it is settled, with the result fetch()
+  // will return for it. On success the part file is complete, verified and
+  // fdatasync'ed and its journal is gone: it may be committed right away, while
+  // the other requests go on. Runs inside the engine's loop: keep it short.
+  std::function<void(std::size_t index, const Result<FetchResult>& result)> on_file_done;
+  // Once stop is requested, requests in flight are dropped (within one loop turn:
+  // the request wakes the loop), part files and journals stay so that a later
+  // fetch resumes, and every request not yet settled gets kCancelled.
+  std::stop_token stop;
 };
 
 class Engine {
@@ -84,9 +112,12 @@ class Engine {
 
   // Fetches all requests concurrently; results are in the same order. One failed
   // file does not stop the others. `on_progress` is called at most ~10 times a
-  // second from the calling thread.
+  // second from the calling thread. Concurrent calls on one Engine share nothing
+  // (each runs its own loop on its caller's thread).
   std::vector<Result<FetchResult>> fetch(const std::vector<FetchRequest>& requests,
                                          const std::function<void(const EngineProgress&)>& on_progress = {});
+  std::vector<Result<FetchResult>> fetch(const std::vector<FetchRequest>& requests,
+                                         const FetchHooks& hooks);
 
  private:
   core::TransferSettings settings_;

@@ -27,10 +27,10 @@ FetchLoop::MultiHandle::~MultiHandle() { curl_multi_cleanup(multi); }
 
 FetchLoop::FetchLoop(const core::TransferSettings& settings,
                      const std::vector<FetchRequest>& requests,
-                     const std::function<void(const EngineProgress&)>& on_progress)
+                     const FetchHooks& hooks)
     : settings_(settings),
       requests_(requests),
-      on_progress_(on_progress),
+      hooks_(hooks),
       worker_([m = multi_.multi] { curl_multi_wakeup(m); }),
       syncer_([m = multi_.multi] { curl_multi_wakeup(m); }) {
   settings_.max_connections = std::max(1, settings_.max_connections);
@@ -59,6 +59,13 @@ FetchLoop::FetchLoop(const core::TransferSettings& settings,
     jobs_.push_back(std::move(job));
   }
   progress_.files_total = static_cast<int>(requests.size());
+  progress_.files.resize(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) progress_.files[i].total = requests[i].size;
+  if (hooks_.stop.stop_possible()) {
+    wake_on_stop_.emplace(hooks_.stop, std::function<void()>([m = multi_.multi] {
+                            curl_multi_wakeup(m);
+                          }));
+  }
 }
 
 FetchLoop::~FetchLoop() {
@@ -69,6 +76,7 @@ FetchLoop::~FetchLoop() {
 std::vector<Result<FetchResult>> FetchLoop::run() {
   copy_local_files();
   for (;;) {
+    if (hooks_.stop.stop_requested()) cancel_all();
     schedule();
     int running = 0;
     curl_multi_perform(multi_.multi, &running);
@@ -92,12 +100,22 @@ void FetchLoop::copy_local_files() {
   for (std::size_t i = 0; i < requests_.size(); ++i) {
     if (jobs_[i]) continue;
     const FetchRequest& r = requests_[i];
-    if (r.size != kUnknownSize) progress_.bytes_total += r.size;
-    results_[i] = local_copy(r, [&](std::uint64_t n) {
-      local_bytes_ += n;
-      report_progress(false);
-    });
+    if (hooks_.stop.stop_requested()) {
+      results_[i] = std::unexpected(cancelled_error(r));
+    } else {
+      if (r.size != kUnknownSize) progress_.bytes_total += r.size;
+      results_[i] = local_copy(r, [&](std::uint64_t n) {
+        local_bytes_ += n;
+        progress_.files[i].done += n;
+        report_progress(false);
+      });
+      if (results_[i]) {
+        progress_.files[i].total = results_[i]->size;
+        progress_.files[i].done = results_[i]->size;
+      }
+    }
     ++progress_.files_done;
+    settled(i);
   }
 }
 
@@ -354,6 +372,19 @@ bool FetchLoop::check_finishing_jobs() {
       });
     } else if (job->state == JobState::kSyncing && job->synced.load(std::memory_order_acquire)) {
       any = true;
+      // A stop requested since this turn began: no success is handed over after it.
+      if (!cancelled_ && hooks_.stop.stop_requested()) cancel_all();
+      if (cancelled_) {
+        // Verified and synced, but the caller asked to stop: nothing more is
+        // handed over. The journal stays, so a later fetch trusts these bytes
+        // and only hashes them again.
+        job->close();
+        results_[job->index()] = std::unexpected(cancelled_error(r));
+        job->state = JobState::kFailed;
+        ++progress_.files_done;
+        settled(job->index());
+        continue;
+      }
       if (!job->sync_status) {
         fail(*job, job->sync_status.error());
         continue;
@@ -364,6 +395,11 @@ bool FetchLoop::check_finishing_jobs() {
       }
       job->state = JobState::kDone;
       ++progress_.files_done;
+      progress_.files[job->index()].done = job->request().size == kUnknownSize
+                                               ? results_[job->index()]->size
+                                               : job->request().size;
+      progress_.files[job->index()].total = progress_.files[job->index()].done;
+      settled(job->index());
     }
   }
   return any;
@@ -407,18 +443,62 @@ void FetchLoop::fail(FileJob& job, Error error) {
   job.error = std::move(error);
   job.state = JobState::kFailed;
   ++progress_.files_done;
+  settled(job.index());
+}
+
+void FetchLoop::cancel_all() {
+  if (cancelled_) return;
+  cancelled_ = true;
+  for (auto& job : jobs_) {
+    // A file in fdatasync: its task holds the descriptor; check_finishing_jobs
+    // settles it once the sync is over.
+    if (!job || is_finished(job->state) || job->state == JobState::kSyncing) continue;
+    settle_cancelled(*job);
+  }
+}
+
+void FetchLoop::settle_cancelled(FileJob& job) {
+  // Up to a write batch per connection is still in memory: keep it.
+  for (auto& [easy, t] : transfers_) {
+    if (&t->job() == &job) t->save_received();
+  }
+  cancel_transfers(job);
+  job.suspend();  // journals what every segment wrote: the next fetch resumes there
+  Error e = cancelled_error(job.request());
+  util::log(util::LogLevel::kDebug, "{}", e.message);
+  results_[job.index()] = std::unexpected(e);
+  job.error = std::move(e);
+  job.state = JobState::kFailed;
+  ++progress_.files_done;
+  settled(job.index());
+}
+
+Error FetchLoop::cancelled_error(const FetchRequest& r) const {
+  return Error{ErrorCode::kCancelled,
+               r.label + ": cancelled; what was downloaded is kept and the next pull resumes it"};
+}
+
+void FetchLoop::settled(std::size_t index) {
+  if (hooks_.on_file_done) hooks_.on_file_done(index, results_[index]);
 }
 
 void FetchLoop::report_progress(bool force) {
-  if (!on_progress_) return;
+  if (!hooks_.on_progress) return;
   const auto now = Clock::now();
   if (!force && now - last_progress_ < kProgressEvery) return;
   last_progress_ = now;
   progress_.bytes_done = local_bytes_;
   for (const auto& job : jobs_) {
-    if (job) progress_.bytes_done += job->bytes_downloaded;
+    if (!job) continue;
+    progress_.bytes_done += job->bytes_downloaded;
+    FileBytes& f = progress_.files[job->index()];
+    if (job->has_plan()) {
+      // A refetch from scratch lowers what is written; the figure stays monotone.
+      f.done = std::max(f.done, job->plan().written_bytes());
+      if (job->plan().size() != kOpenEnd) f.total = job->plan().size();
+    }
   }
-  on_progress_(progress_);
+  hooks_.on_progress(progress_);
 }
 
 int FetchLoop::poll_timeout_ms() const {

@@ -7,6 +7,8 @@
 // largest stealable range of a started file whose origin has shown it honours
 // Range, then the next file. So files overlap: a connection with nothing left to
 // take in the current file starts the next one instead of idling at its tail.
+// A stop request (FetchHooks::stop) wakes curl_multi_poll through a
+// std::stop_callback; the loop then settles every open file as kCancelled.
 #pragma once
 
 #include <curl/curl.h>
@@ -14,6 +16,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -29,7 +33,7 @@ namespace modelcache::transfer {
 class FetchLoop {
  public:
   FetchLoop(const core::TransferSettings& settings, const std::vector<FetchRequest>& requests,
-            const std::function<void(const EngineProgress&)>& on_progress);
+            const FetchHooks& hooks);
   ~FetchLoop();
   FetchLoop(const FetchLoop&) = delete;
   FetchLoop& operator=(const FetchLoop&) = delete;
@@ -63,15 +67,25 @@ class FetchLoop {
   // `why` is a whole message: it is logged as it is.
   void restart_fresh(FileJob& job, std::string_view why);
   void fail(FileJob& job, Error error);
+  // Stop requested: every file not settled (but one whose fdatasync is under
+  // way: that one once the sync is over) becomes kCancelled, its data kept.
+  void cancel_all();
+  void settle_cancelled(FileJob& job);
+  Error cancelled_error(const FetchRequest& r) const;
+  void settled(std::size_t index);
   void report_progress(bool force);
   int poll_timeout_ms() const;
 
   core::TransferSettings settings_;
   const std::vector<FetchRequest>& requests_;
-  const std::function<void(const EngineProgress&)>& on_progress_;
+  const FetchHooks& hooks_;
   std::vector<Result<FetchResult>> results_;
 
   MultiHandle multi_;
+  // Wakes curl_multi_poll when stop is requested; destroyed before multi_ (its
+  // destructor waits for a callback that is running).
+  std::optional<std::stop_callback<std::function<void()>>> wake_on_stop_;
+  bool cancelled_ = false;
   std::vector<std::unique_ptr<FileJob>> jobs_;  // null for file:// requests
   HashWorker worker_;                           // stopped before jobs_ go away
   TaskThread syncer_;                           // likewise
@@ -79,7 +93,7 @@ class FetchLoop {
   std::map<std::string, int> active_per_host_;
   int active_ = 0;
 
-  EngineProgress progress_;
+  EngineProgress progress_;  // progress_.files: monotone per-file figures
   std::uint64_t local_bytes_ = 0;
   Clock::time_point last_progress_{};
 };

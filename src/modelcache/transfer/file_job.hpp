@@ -91,6 +91,7 @@ class FileJob {
   const std::string& host() const { return host_; }
   int fd() const { return fd_.get(); }
   SegmentPlan& plan() { return *plan_; }
+  bool has_plan() const { return plan_.has_value(); }
   HashFollower& follower() { return *follower_; }
   std::map<SegmentId, SegmentState>& segments() { return segments_; }
 

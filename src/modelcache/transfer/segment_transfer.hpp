@@ -61,6 +61,9 @@ class SegmentTransfer {
   // After a kComplete request: prepares the segment's next chunk on this handle
   // (the caller adds it to the multi handle again); false when the segment is done.
   bool next_chunk();
+  // Writes what was received and not yet written (checked body bytes), so that a
+  // transfer dropped by a cancel keeps them for the resume.
+  void save_received() { (void)flush(); }
 
  private:
   static size_t write_cb(char* data, size_t size, size_t n, void* self);

@@ -21,6 +21,7 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::kIo: return "i/o error";
     case ErrorCode::kOffline: return "offline";
     case ErrorCode::kNotCached: return "not cached";
+    case ErrorCode::kCancelled: return "cancelled";
     case ErrorCode::kInternal: return "internal error";
   }
   return "unknown error";
