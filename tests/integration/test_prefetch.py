@@ -385,13 +385,22 @@ weights:
   - source: {local}
     mount_location: {mounts}/local
     ignore_patterns: ["tok/*"]
-  - source: {n.url}/files/adapter.safetensors
+  - source: {n.url}/files/adapter.safetensors?sig=TOPSECRETSIG
     mount_location: {mounts}/adapter
 """)
     lock_path = tmp_path / "config.lock"
-    assert mc.run("lock", "-c", cfg, "-o", lock_path).returncode == 0
+    locked = mc.run("lock", "-c", cfg, "-o", lock_path)
+    assert locked.returncode == 0, locked
     r = mc.run("prefetch", "-c", cfg, "--lock", lock_path)
     assert r.returncode == 0, r
+    # A signed URL's query is a credential: never printed, locked or mounted. (The
+    # cache's own layout for http refs is the cache/source modules' business.)
+    assert_no_token("TOPSECRETSIG", locked.stdout, locked.stderr, r.stdout, r.stderr,
+                    lock_path.read_text(), mounts)
+    assert "TOPSECRETSIG" not in "".join(str(p) for p in mounts.rglob("*"))
+    j = mc.run("prefetch", "-c", cfg, "--json")
+    assert j.returncode == 0 and json.loads(j.stdout)["ok"] is True, j
+    assert "topsecretsig" not in (j.stdout + j.stderr).lower()
     assert tree(mounts / "local") == {"weights.bin": sha256_file(local / "weights.bin")}
     assert tree(mounts / "adapter") == {"adapter.safetensors": sha256_file(www / "files/adapter.safetensors")}
     # The URL's content changes: the lock no longer matches what the origin serves.
@@ -402,3 +411,4 @@ weights:
     errors = r.stderr.strip().splitlines()
     assert len(errors) == 1 and f"weights[1] {n.url}/files/adapter.safetensors" in errors[0], r.stderr
     assert "lock" in errors[0]
+    assert "topsecretsig" not in (r.stdout + r.stderr).lower()

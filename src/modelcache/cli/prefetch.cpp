@@ -31,9 +31,12 @@ nlohmann::json outcome_json(const deploy::EntryOutcome& o) {
                       {"source", o.entry->source_as_written()},
                       {"ok", !o.error.has_value()}};
   if (o.snapshot) {
-    j["model"] = o.snapshot->model;
+    const std::string model = deploy::shown_source(o.snapshot->model);
+    j["model"] = model;
     j["snapshot"] = o.snapshot->snapshot_id;
-    j["path"] = o.snapshot->path.string();
+    // The cache names a signed URL's folder after the URL, query included: a
+    // credential, so that path is not shown.
+    if (model == o.snapshot->model) j["path"] = o.snapshot->path.string();
     j["files"] = o.snapshot->files.size();
     j["bytes_total"] = o.snapshot->bytes_total;
     j["bytes_downloaded"] = o.snapshot->bytes_downloaded;
@@ -66,7 +69,10 @@ int run_prefetch(const PrefetchArgs& args) {
       ++failures;
       report_error(*o.error);
     } else if (!args.json && !args.quiet) {
-      const std::string where = o.mount ? o.mount->string() : o.snapshot->path.string() + " (cached, not mounted)";
+      const std::string where = o.mount                                          ? o.mount->string()
+                                : deploy::shown_source(o.snapshot->model) != o.snapshot->model
+                                    ? std::string("cached, not mounted")
+                                    : o.snapshot->path.string() + " (cached, not mounted)";
       std::printf("%s -> %s\n", o.entry->label().c_str(), where.c_str());
     }
     if (args.json) all.push_back(outcome_json(o));

@@ -48,7 +48,7 @@ std::string selection_digest(const Snapshot& snapshot) {
 
 std::string marker_json(const Snapshot& snapshot, MountMode mode) {
   nlohmann::json j = {{"format", 1},
-                      {"model", snapshot.model},
+                      {"model", shown_source(snapshot.model)},
                       {"snapshot", snapshot.snapshot_id},
                       {"mode", mode_name(mode)},
                       {"files", snapshot.files.size()},

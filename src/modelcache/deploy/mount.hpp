@@ -11,6 +11,7 @@
 
 #include <filesystem>
 
+#include "deploy/truss_config.hpp"
 #include "modelcache/cache.hpp"
 #include "modelcache/error.hpp"
 

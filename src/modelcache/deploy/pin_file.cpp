@@ -1,5 +1,7 @@
 #include "deploy/pin_file.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -15,10 +17,6 @@ namespace {
 
 constexpr const char* kFormat = "modelcache-lock";
 
-std::string shown(std::string_view ref) {
-  if (ref.starts_with("http://") || ref.starts_with("https://")) return net::redact_url(ref);
-  return std::string(ref);
-}
 
 }  // namespace
 
@@ -134,14 +132,14 @@ Result<PinnedEntry> pin_entry(const Entry& entry, const Snapshot& snapshot) {
   PinnedEntry p;
   p.entry = entry_key(entry);
   p.source = entry.source_as_written();
-  p.ref = shown(entry.ref);
+  p.ref = shown_source(entry.ref);
   p.snapshot = snapshot.snapshot_id;
   p.allow = entry.allow;
   p.ignore = entry.ignore;
   auto ref = core::parse_ref(entry.ref);
   if (!ref) return std::unexpected(ref.error());
   p.ref_is_pinnable = ref->kind == core::RefKind::kHuggingFace || ref->is_bucket();
-  p.pinned = p.ref_is_pinnable ? snapshot.model + "@" + snapshot.snapshot_id : shown(entry.ref);
+  p.pinned = p.ref_is_pinnable ? shown_source(snapshot.model) + "@" + snapshot.snapshot_id : shown_source(entry.ref);
 
   // ETags and promised digests live in the snapshot's manifest (snapshots/<id>.json).
   std::filesystem::path manifest_path = snapshot.path;

@@ -1,5 +1,6 @@
 #include "deploy/runner.hpp"
 
+#include <algorithm>
 #include <thread>
 
 #include <fmt/format.h>
@@ -131,9 +132,10 @@ Status check_mounts(const DeployConfig& config, const fs::path& mount_root) {
       if (i == j) continue;
       if (inside(mounts[i].first, mounts[j].first)) {
         return fail(ErrorCode::kInvalidArgument,
-                    fmt::format("{} and {} both mount at {}: give each entry its own folder",
-                                mounts[j].second->label(), mounts[i].second->label(),
-                                mounts[i].first.string()));
+                    fmt::format("{} mounts at {}, which is {} the mount of {}: give each entry its own folder",
+                                mounts[i].second->label(), mounts[i].first.string(),
+                                mounts[i].first == mounts[j].first ? "also" : "inside",
+                                mounts[j].second->label()));
       }
     }
   }

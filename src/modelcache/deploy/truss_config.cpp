@@ -14,12 +14,6 @@ namespace modelcache::deploy {
 
 namespace {
 
-// A signed https URL carries its credential in the query: never shown or recorded.
-std::string shown_source(std::string_view source) {
-  if (source.starts_with("http://") || source.starts_with("https://")) return net::redact_url(source);
-  return std::string(source);
-}
-
 int line_of(const YAML::Node& node) {
   const YAML::Mark mark = node.Mark();
   return mark.line >= 0 ? mark.line + 1 : 0;
@@ -86,7 +80,16 @@ Result<bool> boolean(const YAML::Node& map, const char* key, const EntryErrors& 
 
 Status check_ref(const Entry& e, const YAML::Node& at, const EntryErrors& err) {
   auto parsed = core::parse_ref(e.ref);
-  if (!parsed) return err(at, parsed.error().message);
+  if (!parsed) {
+    // parse_ref quotes the ref; a signed URL's query must not reach the message.
+    std::string message = parsed.error().message;
+    const std::string shown = shown_source(e.ref);
+    for (auto at_pos = message.find(e.ref); at_pos != std::string::npos; at_pos = message.find(e.ref, at_pos)) {
+      message.replace(at_pos, e.ref.size(), shown);
+      at_pos += shown.size();
+    }
+    return err(at, message);
+  }
   return {};
 }
 
@@ -237,6 +240,11 @@ Result<DeployConfig> parse_document(const YAML::Node& root, const std::filesyste
 }
 
 }  // namespace
+
+std::string shown_source(std::string_view source) {
+  if (source.starts_with("http://") || source.starts_with("https://")) return net::redact_url(source);
+  return std::string(source);
+}
 
 std::string_view to_string(Section section) {
   return section == Section::kModelCache ? "model_cache" : "weights";

@@ -61,6 +61,10 @@ struct DeployConfig {
 
 std::string_view to_string(Section section);
 
+// A source or model id as it may be shown or recorded: a signed http(s) URL carries
+// its credential in the query, so that is redacted (net::redact_url).
+std::string shown_source(std::string_view source);
+
 // Errors are one line: "<file>:<line>: model_cache[1] org/name: <what is wrong>".
 Result<DeployConfig> parse_truss_config(std::string_view yaml, const std::filesystem::path& file = {});
 Result<DeployConfig> load_truss_config(const std::filesystem::path& file);

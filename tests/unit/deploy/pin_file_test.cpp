@@ -104,3 +104,22 @@ TEST(Runner, MountsMayNotCollideOrNest) {
   EXPECT_FALSE(check_mounts(nested, "/root"));
   EXPECT_FALSE(check_mounts(ok, "relative-root"));
 }
+
+TEST(PinFile, BucketPinsCarryTheSnapshotIdAndUrlsDoNot) {
+  PinFile p = sample();
+  PinnedEntry& bucket = p.entries[0];
+  bucket.entry = "model_cache[0]";
+  bucket.source = "s3://bucket/models/x";
+  bucket.ref = "s3://bucket/models/x";
+  bucket.pinned = "s3://bucket/models/x@" + kCommit;
+  PinnedEntry url = bucket;
+  url.entry = "weights[0]";
+  url.source = url.ref = url.pinned = "https://example.com/files/x.bin";
+  p.entries.push_back(url);
+  auto back = PinFile::from_json(p.to_json());
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_EQ(back->entries.size(), 2u);
+  EXPECT_TRUE(back->entries[0].ref_is_pinnable);
+  // An https URL has no pin syntax: prefetch --lock checks the snapshot id instead.
+  EXPECT_FALSE(back->entries[1].ref_is_pinnable);
+}

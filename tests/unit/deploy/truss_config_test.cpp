@@ -138,3 +138,15 @@ TEST(TrussConfig, MountRootFlagThenEnvThenDefault) {
   if (saved) setenv("MODELCACHE_MOUNT_ROOT", saved->c_str(), 1);
   else unsetenv("MODELCACHE_MOUNT_ROOT");
 }
+
+TEST(TrussConfig, BadSignedUrlNeverShowsItsQuery) {
+  auto c = parse_truss_config(R"(weights:
+  - source: "https:///files/x.bin?sig=TOPSECRETSIG"
+    mount_location: /models/x
+)",
+                              "config.yaml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("weights[0]"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("config.yaml:2"), std::string::npos) << c.error().message;
+  EXPECT_EQ(c.error().message.find("TOPSECRETSIG"), std::string::npos) << c.error().message;
+}
