@@ -22,8 +22,26 @@ bool inside(const fs::path& inner, const fs::path& outer) {
   return true;
 }
 
-Error labelled(const Entry& entry, const Error& error) {
-  return Error{error.code, entry.label() + ": " + error.message};
+void replace_all(std::string& text, std::string_view from, std::string_view to) {
+  if (from.empty()) return;
+  for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
+    text.replace(pos, from.size(), to);
+  }
+}
+
+// Defence in depth: whatever a lower layer put in its message, the entry's error
+// never carries the secret value or a signed URL's query.
+Error labelled(const Entry& entry, const Error& error, const std::optional<std::string>& secret = {}) {
+  std::string message = error.message;
+  if (secret && secret->size() >= 4) replace_all(message, *secret, "<redacted>");
+  const std::string shown = shown_source(entry.ref);
+  if (shown != entry.ref) {
+    replace_all(message, entry.ref, shown);
+    if (auto query = entry.ref.find_first_of("?#"); query != std::string::npos) {
+      replace_all(message, std::string_view(entry.ref).substr(query), "?<redacted>");
+    }
+  }
+  return Error{error.code, entry.label() + ": " + message};
 }
 
 // The files the lock recorded must be exactly what the pull selected.
@@ -53,12 +71,12 @@ Status check_against_pin(const PinnedEntry& pin, const Snapshot& snapshot) {
 EntryOutcome run_one(const Entry& entry, const RunOptions& options, const fs::path& mount_root) {
   EntryOutcome out;
   out.entry = &entry;
+  PullOptions pull;
   auto failed = [&](const Error& e) {
-    out.error = labelled(entry, e);
+    out.error = labelled(entry, e, pull.token ? pull.token : pull.secret);
     return out;
   };
 
-  PullOptions pull;
   pull.revision = entry.revision;
   pull.allow = entry.allow;
   pull.ignore = entry.ignore;

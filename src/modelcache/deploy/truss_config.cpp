@@ -292,9 +292,17 @@ Result<DeployConfig> load_truss_config(const std::filesystem::path& file) {
 }
 
 std::filesystem::path resolve_mount_root(const std::filesystem::path& flag) {
-  if (!flag.empty()) return flag;
-  if (auto env = util::env("MODELCACHE_MOUNT_ROOT")) return *env;
-  return "/app/model_cache";
+  std::filesystem::path root = "/app/model_cache";
+  if (!flag.empty()) {
+    root = flag;
+  } else if (auto env = util::env("MODELCACHE_MOUNT_ROOT")) {
+    root = *env;
+  }
+  // A relative root is taken against the working directory; should that fail, the
+  // relative path is kept and check_mounts refuses it with a clear message.
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(root, ec);
+  return ec ? root : absolute.lexically_normal();
 }
 
 }  // namespace modelcache::deploy

@@ -14,6 +14,9 @@
 // Mounts: a model_cache entry with `volume_folder` mounts at <mount root>/<folder>
 // unless `use_volume: false` (then it is only cached); a weights entry mounts at its
 // absolute `mount_location`.
+// Secrets: a model_cache Hub entry without runtime_secret_name uses Truss's default
+// "hf_access_token" if that secret exists; weights entries use only an explicit
+// auth_secret_name (as Truss's weights docs require), else HF_TOKEN for the Hub.
 #pragma once
 
 #include <cstddef>
@@ -69,7 +72,8 @@ std::string shown_source(std::string_view source);
 Result<DeployConfig> parse_truss_config(std::string_view yaml, const std::filesystem::path& file = {});
 Result<DeployConfig> load_truss_config(const std::filesystem::path& file);
 
-// --mount-root, else MODELCACHE_MOUNT_ROOT, else /app/model_cache (Truss's default).
+// --mount-root, else MODELCACHE_MOUNT_ROOT, else /app/model_cache (Truss's default);
+// a relative root is made absolute against the working directory.
 std::filesystem::path resolve_mount_root(const std::filesystem::path& flag);
 
 }  // namespace modelcache::deploy

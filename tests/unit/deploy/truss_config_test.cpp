@@ -135,6 +135,7 @@ TEST(TrussConfig, MountRootFlagThenEnvThenDefault) {
   setenv("MODELCACHE_MOUNT_ROOT", "/env/root", 1);
   EXPECT_EQ(resolve_mount_root(""), std::filesystem::path("/env/root"));
   EXPECT_EQ(resolve_mount_root("/flag"), std::filesystem::path("/flag"));
+  EXPECT_EQ(resolve_mount_root("rel/dir"), std::filesystem::current_path() / "rel/dir");
   if (saved) setenv("MODELCACHE_MOUNT_ROOT", saved->c_str(), 1);
   else unsetenv("MODELCACHE_MOUNT_ROOT");
 }
