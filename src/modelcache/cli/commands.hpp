@@ -19,5 +19,7 @@ void add_pull(CLI::App& app);
 void add_path(CLI::App& app);
 void add_ls(CLI::App& app);
 void add_verify(CLI::App& app);
+void add_prefetch(CLI::App& app);
+void add_lock(CLI::App& app);
 
 }  // namespace modelcache::cli

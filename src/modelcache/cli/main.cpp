@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   modelcache::cli::add_path(app);
   modelcache::cli::add_ls(app);
   modelcache::cli::add_verify(app);
+  modelcache::cli::add_prefetch(app);
+  modelcache::cli::add_lock(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,4 +1,4 @@
-// modelcache pull REF [--revision R] [--allow G]... [--ignore G]... [--token T]
+// modelcache pull REF [--revision R] [--allow G]... [--ignore G]... [--token T] [--secret NAME]
 //                     [--offline] [--json] [--quiet]
 // Last line of stdout: the snapshot directory. With --json: one JSON object.
 #include <nlohmann/json.hpp>
@@ -8,6 +8,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/progress_bar.hpp"
+#include "core/model_ref.hpp"
+#include "core/secrets.hpp"
 #include "modelcache/cache.hpp"
 
 namespace modelcache::cli {
@@ -20,6 +22,7 @@ struct PullArgs {
   std::vector<std::string> allow;
   std::vector<std::string> ignore;
   std::string token;
+  std::string secret;
   bool offline = false;
   bool json = false;
   bool quiet = false;
@@ -42,6 +45,18 @@ int run_pull(const PullArgs& args) {
   options.allow = args.allow;
   options.ignore = args.ignore;
   if (!args.token.empty()) options.token = args.token;
+  if (!args.secret.empty()) {
+    auto value = core::resolve_secret(args.secret);
+    if (!value) return report_error(value.error());
+    // A Hub ref takes the secret as its token (unless --token is given too);
+    // other origins read the secret's own format (source::ListOptions::secret).
+    auto ref = core::parse_ref(args.ref);
+    if (ref && ref->kind == core::RefKind::kHuggingFace) {
+      if (!options.token) options.token = std::move(*value);
+    } else {
+      options.secret = std::move(*value);
+    }
+  }
   if (args.offline) options.network = NetworkMode::kOffline;
   auto bar = std::make_unique<ProgressBar>(args.quiet || args.json ? ProgressBar::Mode::kOff
                                                                    : ProgressBar::Mode::kAuto);
@@ -68,6 +83,9 @@ void add_pull(CLI::App& app) {
   cmd->add_option("--allow", args->allow, "only files matching this glob (repeatable)");
   cmd->add_option("--ignore", args->ignore, "skip files matching this glob (repeatable; wins over --allow)");
   cmd->add_option("--token", args->token, "Hugging Face token (default: HF_TOKEN)");
+  cmd->add_option("--secret", args->secret,
+                  "name of a secret holding the origin's credential (MODELCACHE_SECRET_<NAME>, "
+                  "TRUSS_SECRET_<name>, or MODELCACHE_SECRETS_DIR/<name>)");
   cmd->add_flag("--offline", args->offline, "never use the network; fail naming what is missing");
   cmd->add_flag("--json", args->json, "print one JSON object instead of the path");
   cmd->add_flag("-q,--quiet", args->quiet, "no progress bar");
