@@ -117,8 +117,18 @@ std::string ModelRef::id() const {
   switch (kind) {
     case RefKind::kHuggingFace:
       return repo_type == RepoType::kDataset ? "hf://datasets/" + repo : "hf://" + repo;
-    case RefKind::kHttp:
-      return repo;
+    case RefKind::kHttp: {
+      // The query may carry a signature (pre-signed URLs): the id, which names the
+      // model folder and appears in manifests and messages, keeps only a hash of it,
+      // so that no secret lands on disk while URLs that differ in their query stay
+      // different models.
+      auto q = repo.find_first_of("?#");
+      if (q == std::string::npos) return repo;
+      std::string query = repo.substr(q + 1);
+      if (auto hash = query.find('#'); hash != std::string::npos) query.resize(hash);
+      if (query.empty()) return repo.substr(0, q);
+      return repo.substr(0, q) + "?query-sha256=" + util::sha256_hex(query).substr(0, 16);
+    }
     case RefKind::kFile:
       return "file://" + repo;
     case RefKind::kS3:

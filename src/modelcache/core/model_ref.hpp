@@ -34,7 +34,8 @@ struct ModelRef {
   std::string prefix() const;
 
   // Stable id of the model, without revision: "hf://org/name", "hf://datasets/org/name",
-  // the URL, or "file:///abs/path". Two refs name the same model iff their ids are equal.
+  // the URL (its query, which may hold a signature, replaced by a hash), "s3://b/p",
+  // or "file:///abs/path". Two refs name the same model iff their ids are equal.
   std::string id() const;
   // Folder under models/: readable slug + '-' + 16 hex of sha256(id), so that two ids
   // never share a folder even when their slugs collide (case, Unicode, punctuation).

@@ -111,3 +111,15 @@ TEST(ModelRef, BucketForms) {
     EXPECT_EQ(r.error().code, modelcache::ErrorCode::kInvalidRef) << bad;
   }
 }
+
+TEST(ModelRef, SignedUrlQueryNeverReachesTheId) {
+  auto r = parse_ref("https://h.example/m/model.bin?X-Amz-Signature=TOPSECRET&X-Amz-Date=1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->repo.find("TOPSECRET") != std::string::npos, true) << "the URL itself is kept";
+  EXPECT_EQ(r->id().find("TOPSECRET"), std::string::npos) << r->id();
+  EXPECT_EQ(r->folder_name().find("topsecret"), std::string::npos) << r->folder_name();
+  EXPECT_EQ(r->id().rfind("https://h.example/m/model.bin?query-sha256=", 0), 0u) << r->id();
+  // Different queries stay different models; no query is the bare URL.
+  EXPECT_NE(r->id(), parse_ref("https://h.example/m/model.bin?X-Amz-Signature=OTHER")->id());
+  EXPECT_EQ(parse_ref("https://h.example/m/model.bin")->id(), "https://h.example/m/model.bin");
+}
