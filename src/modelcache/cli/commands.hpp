@@ -19,5 +19,11 @@ void add_pull(CLI::App& app);
 void add_path(CLI::App& app);
 void add_ls(CLI::App& app);
 void add_verify(CLI::App& app);
+// Cache management (cli/manage.hpp).
+void add_du(CLI::App& app);
+void add_rm(CLI::App& app);
+void add_gc(CLI::App& app);
+void add_prune(CLI::App& app);
+void add_purge(CLI::App& app);
 
 }  // namespace modelcache::cli

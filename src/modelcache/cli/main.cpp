@@ -26,6 +26,11 @@ int main(int argc, char** argv) {
   modelcache::cli::add_path(app);
   modelcache::cli::add_ls(app);
   modelcache::cli::add_verify(app);
+  modelcache::cli::add_du(app);
+  modelcache::cli::add_rm(app);
+  modelcache::cli::add_gc(app);
+  modelcache::cli::add_prune(app);
+  modelcache::cli::add_purge(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
