@@ -35,6 +35,9 @@ struct Config {
   // http:// when it has no scheme), else Google's.
   std::string gcs_endpoint = "https://storage.googleapis.com";
   TransferSettings transfer;
+  // MODELCACHE_MAX_SIZE ("10GiB"): after each pull that went to the origin, gc
+  // removes least-recently-used snapshots until the blobs fit. Unset: no budget.
+  std::optional<std::uint64_t> max_size;
 
   static Result<Config> from_env(const std::filesystem::path& root_override = {});
 };
