@@ -134,8 +134,10 @@ struct Cache::Impl {
     return snap;
   }
 
+  // `asked_origin`: set when the store could not answer and the origin was asked (only
+  // then may the store have grown, so only then does MODELCACHE_MAX_SIZE run).
   Result<Snapshot> pull(const core::ModelRef& ref, const PullOptions& options,
-                        const cache::SelectionRules& rules) {
+                        const cache::SelectionRules& rules, bool& asked_origin) {
     auto started = Clock::now();
     NetworkMode network = options.network.value_or(config.network);
     if (network == NetworkMode::kOffline) {
@@ -149,6 +151,7 @@ struct Cache::Impl {
       if (auto s = from_store(ref, rules, RefUse::kFresh, ErrorCode::kNotCached)) return s;
     }
 
+    asked_origin = true;
     auto src = source::make_source(ref, config);
     if (!src) return std::unexpected(src.error());
     source::ListOptions list_options;
@@ -274,8 +277,9 @@ Result<core::ModelRef> parse_with_revision(std::string_view text, const PullOpti
 Result<Snapshot> Cache::pull(std::string_view ref_text, const PullOptions& options) {
   auto ref = parse_with_revision(ref_text, options);
   if (!ref) return std::unexpected(ref.error());
-  auto snap = impl_->pull(*ref, options, cache::SelectionRules{options.allow, options.ignore});
-  if (snap && impl_->config.max_size) {
+  bool asked_origin = false;
+  auto snap = impl_->pull(*ref, options, cache::SelectionRules{options.allow, options.ignore}, asked_origin);
+  if (snap && asked_origin && impl_->config.max_size) {
     // MODELCACHE_MAX_SIZE: best effort; when another pull or gc holds the gc
     // lock, the last one to finish applies the budget.
     auto gc = store::gc(impl_->store, *impl_->config.max_size, {{ref->folder_name(), snap->snapshot_id}},

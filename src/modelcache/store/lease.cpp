@@ -69,11 +69,16 @@ Result<std::optional<Lease>> Lease::try_exclusive(const Layout& layout, std::str
 
 void Lease::remove_file() { ::unlink(path_.c_str()); }
 
-std::int64_t last_used(const Layout& layout, std::string_view folder, std::string_view id) {
+std::int64_t last_used_ns(const Layout& layout, std::string_view folder, std::string_view id) {
   struct stat st {};
-  if (::stat(layout.lease(folder, id).c_str(), &st) == 0) return st.st_mtime;
-  if (::stat(layout.manifest(folder, id).c_str(), &st) == 0) return st.st_mtime;
-  return 0;
+  if (::stat(layout.lease(folder, id).c_str(), &st) != 0 && ::stat(layout.manifest(folder, id).c_str(), &st) != 0) {
+    return 0;
+  }
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+std::int64_t last_used(const Layout& layout, std::string_view folder, std::string_view id) {
+  return last_used_ns(layout, folder, id) / 1'000'000'000;
 }
 
 }  // namespace modelcache::store

@@ -46,5 +46,7 @@ class Lease {
 // Unix seconds of the last lease on the snapshot; the manifest's mtime when it
 // was never leased; 0 when neither exists.
 std::int64_t last_used(const Layout& layout, std::string_view folder, std::string_view id);
+// The same in nanoseconds, so that snapshots used within one second keep their order.
+std::int64_t last_used_ns(const Layout& layout, std::string_view folder, std::string_view id);
 
 }  // namespace modelcache::store

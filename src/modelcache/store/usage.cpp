@@ -59,15 +59,16 @@ Result<Usage> scan(const Store& store) {
     auto m = store.read_manifest(info.folder, info.snapshot_id);
     if (!m) return std::unexpected(m.error());
     if (!*m) continue;  // removed since list()
+    const std::int64_t used_ns = last_used_ns(l, info.folder, info.snapshot_id);
     SnapshotUsage s{info.model, info.folder, info.snapshot_id, info.revisions, {}, 0,
-                    last_used(l, info.folder, info.snapshot_id)};
+                    used_ns / 1'000'000'000, used_ns};
     for (const auto& f : (*m)->files) {
       if (!f.sha256.empty() && s.blobs.insert(f.sha256).second) s.bytes += f.size;
     }
     u.snapshots.push_back(std::move(s));
   }
   std::stable_sort(u.snapshots.begin(), u.snapshots.end(),
-                   [](const SnapshotUsage& a, const SnapshotUsage& b) { return a.last_used < b.last_used; });
+                   [](const SnapshotUsage& a, const SnapshotUsage& b) { return a.last_used_ns < b.last_used_ns; });
   return u;
 }
 

@@ -22,6 +22,7 @@ struct SnapshotUsage {
   std::set<std::string> blobs;         // sha256 of its linked files
   std::uint64_t bytes = 0;             // of its linked files, shared blobs counted once
   std::int64_t last_used = 0;          // unix seconds (store/lease.hpp)
+  std::int64_t last_used_ns = 0;       // the same in nanoseconds: the LRU order
 };
 
 struct Usage {
