@@ -1,11 +1,10 @@
 // modelcache du [--json]: disk use: total, per model (bytes of the blobs its
 // snapshots link, of which unique to it / shared with other models), partial
 // downloads in tmp/, and blobs no snapshot uses (what prune frees).
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/manage.hpp"
@@ -28,7 +27,7 @@ void add_du(CLI::App& app) {
       exit_status() = report_error(inv.error());
       return;
     }
-    std::map<std::string, std::set<std::string>> blobs_of;  // model -> blobs
+    std::map<std::string, std::set<std::string>> blobs_of;   // model -> blobs
     std::map<std::string, std::set<std::string>> models_of;  // blob -> models
     for (const auto& s : inv->snapshots) {
       for (const auto& b : s.blobs) {
@@ -61,20 +60,28 @@ void add_du(CLI::App& app) {
     if (*json) {
       nlohmann::json models = nlohmann::json::array();
       for (const auto& r : rows) {
-        models.push_back({{"model", r.model}, {"bytes", r.bytes}, {"unique", r.unique}, {"shared", r.bytes - r.unique}});
+        models.push_back({{"model", r.model},
+                          {"bytes", r.bytes},
+                          {"unique", r.unique},
+                          {"shared", r.bytes - r.unique}});
       }
-      nlohmann::json out{{"total", total},        {"blobs", inv->blobs_total()}, {"tmp", inv->tmp_bytes},
-                         {"unreferenced", unreferenced}, {"models", models}};
+      nlohmann::json out{{"total", total},
+                         {"blobs", inv->blobs_total()},
+                         {"tmp", inv->tmp_bytes},
+                         {"unreferenced", unreferenced},
+                         {"models", models}};
       std::printf("%s\n", out.dump().c_str());
       return;
     }
     std::printf("%-56s %10s %10s %10s\n", "MODEL", "SIZE", "UNIQUE", "SHARED");
     for (const auto& r : rows) {
       std::printf("%-56s %10s %10s %10s\n", r.model.c_str(), util::format_bytes(r.bytes).c_str(),
-                  util::format_bytes(r.unique).c_str(), util::format_bytes(r.bytes - r.unique).c_str());
+                  util::format_bytes(r.unique).c_str(),
+                  util::format_bytes(r.bytes - r.unique).c_str());
     }
     std::printf("blobs %s (unreferenced %s), partial downloads %s, total %s\n",
-                util::format_bytes(inv->blobs_total()).c_str(), util::format_bytes(unreferenced).c_str(),
+                util::format_bytes(inv->blobs_total()).c_str(),
+                util::format_bytes(unreferenced).c_str(),
                 util::format_bytes(inv->tmp_bytes).c_str(), util::format_bytes(total).c_str());
   });
 }

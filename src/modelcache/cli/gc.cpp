@@ -14,14 +14,17 @@ void add_gc(CLI::App& app) {
     bool json = false;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* cmd = app.add_subcommand("gc", "Remove least-recently-used snapshots until the cache fits");
-  cmd->add_option("--max-size", args->max_size, "budget for blobs, e.g. 500MiB, 10GiB, 0")->required();
+  CLI::App* cmd =
+      app.add_subcommand("gc", "Remove least-recently-used snapshots until the cache fits");
+  cmd->add_option("--max-size", args->max_size, "budget for blobs, e.g. 500MiB, 10GiB, 0")
+      ->required();
   cmd->add_flag("--json", args->json, "one JSON object");
   cmd->callback([args] {
     auto max = util::parse_size(args->max_size);
     if (!max) {
-      exit_status() = report_error(Error{ErrorCode::kInvalidArgument,
-                                         "--max-size '" + args->max_size + "' is not a size (e.g. 500MiB, 10GiB)"});
+      exit_status() = report_error(
+          Error{ErrorCode::kInvalidArgument,
+                "--max-size '" + args->max_size + "' is not a size (e.g. 500MiB, 10GiB)"});
       return;
     }
     auto store = open_store();

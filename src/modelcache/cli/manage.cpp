@@ -1,8 +1,7 @@
 #include "cli/manage.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "core/config.hpp"
 #include "util/fs.hpp"
@@ -18,22 +17,28 @@ Result<store::Store> open_store() {
 
 void print_report(std::string_view verb, const store::ManageReport& r, bool json) {
   for (const auto& s : r.skipped) {
-    std::fprintf(stderr, "modelcache: kept %s: a running process is using it (lease held)\n", s.c_str());
+    std::fprintf(stderr, "modelcache: kept %s: a running process is using it (lease held)\n",
+                 s.c_str());
   }
   if (json) {
-    nlohmann::json out{{"removed", r.removed},           {"skipped", r.skipped},
-                       {"blobs_removed", r.blobs_removed}, {"bytes_freed", r.bytes_freed},
-                       {"tmp_removed", r.tmp_removed},     {"refs_removed", r.refs_removed},
-                       {"dirs_removed", r.dirs_removed},   {"bytes_after", r.bytes_after}};
+    nlohmann::json out{{"removed", r.removed},
+                       {"skipped", r.skipped},
+                       {"blobs_removed", r.blobs_removed},
+                       {"bytes_freed", r.bytes_freed},
+                       {"tmp_removed", r.tmp_removed},
+                       {"refs_removed", r.refs_removed},
+                       {"dirs_removed", r.dirs_removed},
+                       {"bytes_after", r.bytes_after}};
     std::printf("%s\n", out.dump().c_str());
     return;
   }
   for (const auto& s : r.removed) std::printf("removed %s\n", s.c_str());
-  std::printf("%.*s: %zu snapshot(s) removed, %zu blob(s) freed (%s), %zu partial file(s), %zu ref(s), "
-              "%zu folder(s); %s of blobs left\n",
-              static_cast<int>(verb.size()), verb.data(), r.removed.size(), r.blobs_removed,
-              util::format_bytes(r.bytes_freed).c_str(), r.tmp_removed, r.refs_removed, r.dirs_removed,
-              util::format_bytes(r.bytes_after).c_str());
+  std::printf(
+      "%.*s: %zu snapshot(s) removed, %zu blob(s) freed (%s), %zu partial file(s), %zu ref(s), "
+      "%zu folder(s); %s of blobs left\n",
+      static_cast<int>(verb.size()), verb.data(), r.removed.size(), r.blobs_removed,
+      util::format_bytes(r.bytes_freed).c_str(), r.tmp_removed, r.refs_removed, r.dirs_removed,
+      util::format_bytes(r.bytes_after).c_str());
 }
 
 std::string format_age(std::int64_t t) {

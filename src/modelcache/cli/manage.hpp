@@ -6,8 +6,8 @@
 
 #include "modelcache/error.hpp"
 #include "store/gc.hpp"
-#include "store/usage.hpp"
 #include "store/store.hpp"
+#include "store/usage.hpp"
 
 namespace modelcache::cli {
 

@@ -14,7 +14,8 @@ void add_prune(CLI::App& app) {
     bool json = false;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* cmd = app.add_subcommand("prune", "Remove what no snapshot uses and stale partial downloads");
+  CLI::App* cmd =
+      app.add_subcommand("prune", "Remove what no snapshot uses and stale partial downloads");
   cmd->add_option("--tmp-age", args->tmp_age,
                   "remove partial downloads untouched for this many seconds (default 3600)")
       ->check(CLI::NonNegativeNumber);

@@ -30,8 +30,9 @@ void add_purge(CLI::App& app) {
       exit_status() = report_error(store.error());
       return;
     }
-    auto what = args->all ? store::PurgeWhat::kAll
-                          : args->models ? store::PurgeWhat::kModels : store::PurgeWhat::kResolution;
+    auto what = args->all      ? store::PurgeWhat::kAll
+                : args->models ? store::PurgeWhat::kModels
+                               : store::PurgeWhat::kResolution;
     auto report = store::purge(*store, what);
     if (!report) {
       exit_status() = report_error(report.error());

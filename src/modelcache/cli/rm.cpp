@@ -19,17 +19,19 @@ Result<std::string> resolve_snapshot(const store::Store& store, const core::Mode
   for (const auto& s : snaps) {
     if (s.folder != folder) continue;
     if (s.snapshot_id == ref.revision) return s.snapshot_id;
-    if (ref.revision.size() >= 7 && s.snapshot_id.starts_with(ref.revision)) matches.push_back(s.snapshot_id);
+    if (ref.revision.size() >= 7 && s.snapshot_id.starts_with(ref.revision))
+      matches.push_back(s.snapshot_id);
   }
   auto rec = store.read_ref(folder, ref.revision);
   if (rec && *rec) return (*rec)->snapshot_id;
   if (matches.size() == 1) return matches.front();
   if (matches.size() > 1) {
-    return fail(ErrorCode::kInvalidArgument, ref.revision + " matches " + std::to_string(matches.size()) +
-                                                 " snapshots of " + ref.id() + "; give more characters");
+    return fail(ErrorCode::kInvalidArgument, ref.revision + " matches " +
+                                                 std::to_string(matches.size()) + " snapshots of " +
+                                                 ref.id() + "; give more characters");
   }
-  return fail(ErrorCode::kNotCached, ref.id() + "@" + ref.revision +
-                                         " is not in the cache (see `modelcache ls`)");
+  return fail(ErrorCode::kNotCached,
+              ref.id() + "@" + ref.revision + " is not in the cache (see `modelcache ls`)");
 }
 
 }  // namespace
@@ -41,7 +43,8 @@ void add_rm(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("rm", "Remove a model, or one snapshot of it (REF@REV)");
-  cmd->add_option("ref", args->ref, "model reference as given to pull; @REV for one snapshot")->required();
+  cmd->add_option("ref", args->ref, "model reference as given to pull; @REV for one snapshot")
+      ->required();
   cmd->add_flag("--json", args->json, "one JSON object");
   cmd->callback([args] {
     auto run = [&]() -> Result<store::ManageReport> {
@@ -53,11 +56,14 @@ void add_rm(CLI::App& app) {
       if (!snaps) return std::unexpected(snaps.error());
       const std::string folder = ref->folder_name();
       bool known = util::exists(store->layout().model_dir(folder));
-      if (!known) return fail(ErrorCode::kNotCached, ref->id() + " is not in the cache (see `modelcache ls`)");
+      if (!known)
+        return fail(ErrorCode::kNotCached,
+                    ref->id() + " is not in the cache (see `modelcache ls`)");
       // hf:// refs default to @main: only an explicit @ (or a bucket pin) names one snapshot.
-      auto at = args->ref.find('@', args->ref.find("://") == std::string::npos ? 0 : args->ref.find("://") + 3);
-      bool one = (ref->kind == core::RefKind::kHuggingFace || ref->is_bucket()) && at != std::string::npos &&
-                 !ref->revision.empty();
+      auto at = args->ref.find(
+          '@', args->ref.find("://") == std::string::npos ? 0 : args->ref.find("://") + 3);
+      bool one = (ref->kind == core::RefKind::kHuggingFace || ref->is_bucket()) &&
+                 at != std::string::npos && !ref->revision.empty();
       std::optional<std::string> id;
       if (one) {
         auto resolved = resolve_snapshot(*store, *ref, *snaps);

@@ -33,13 +33,20 @@ void add_snapshot(Store& s, const std::string& folder, const std::string& id,
                   bool ref = true) {
   std::vector<ManifestEntry> entries;
   for (const auto& [name, content] : files) {
-    entries.push_back(ManifestEntry{name, content.size(), add_blob(s, content), std::nullopt, "", ""});
+    entries.push_back(
+        ManifestEntry{name, content.size(), add_blob(s, content), std::nullopt, "", ""});
   }
-  ASSERT_TRUE(s.add_to_snapshot(SnapshotKey{"file:///" + folder, folder, id, ""}, entries, entries));
+  ASSERT_TRUE(
+      s.add_to_snapshot(SnapshotKey{"file:///" + folder, folder, id, ""}, entries, entries));
   if (ref) ASSERT_TRUE(s.write_ref(folder, "latest", RefRecord{id, 1}));
-  { auto lease = Lease::acquire(s.layout(), folder, id); ASSERT_TRUE(lease); }
+  {
+    auto lease = Lease::acquire(s.layout(), folder, id);
+    ASSERT_TRUE(lease);
+  }
   std::int64_t t = util::unix_now() - age;
-  struct utimbuf times{t, t};
+  struct utimbuf times {
+    t, t
+  };
   ASSERT_EQ(::utime(s.layout().lease(folder, id).c_str(), &times), 0);
 }
 
@@ -155,7 +162,9 @@ TEST(Gc, PruneRemovesExactlyTheLeftovers) {
   auto fresh = s->layout().part_file(std::string(64, '3'));
   for (const auto& p : {stale, locked, fresh}) ASSERT_TRUE(util::write_file_atomic(p, "partial"));
   std::int64_t old = util::unix_now() - 7200;
-  struct utimbuf times{old, old};
+  struct utimbuf times {
+    old, old
+  };
   ASSERT_EQ(::utime(stale.c_str(), &times), 0);
   ASSERT_EQ(::utime(locked.c_str(), &times), 0);
   auto held = s->lock_blob(std::string(64, '2'));
@@ -185,12 +194,20 @@ TEST(Lease, UseIsRecordedAtMostHourly) {
   add_snapshot(*s, "a", "1", {{"w", kb('a')}}, 600);
   std::int64_t before = last_used(s->layout(), "a", "1");
   EXPECT_NEAR(static_cast<double>(before), static_cast<double>(util::unix_now() - 600), 2);
-  { auto l = Lease::acquire(s->layout(), "a", "1"); ASSERT_TRUE(l); }
+  {
+    auto l = Lease::acquire(s->layout(), "a", "1");
+    ASSERT_TRUE(l);
+  }
   EXPECT_EQ(last_used(s->layout(), "a", "1"), before);  // younger than an hour: no write
   std::int64_t t = util::unix_now() - 2 * 3600;
-  struct utimbuf times{t, t};
+  struct utimbuf times {
+    t, t
+  };
   ASSERT_EQ(::utime(s->layout().lease("a", "1").c_str(), &times), 0);
-  { auto l = Lease::acquire(s->layout(), "a", "1"); ASSERT_TRUE(l); }
+  {
+    auto l = Lease::acquire(s->layout(), "a", "1");
+    ASSERT_TRUE(l);
+  }
   EXPECT_GE(last_used(s->layout(), "a", "1"), util::unix_now() - 5);
   // An exclusive lease is refused while a shared one is held, in the same process too.
   auto shared = Lease::acquire(s->layout(), "a", "1");
