@@ -13,9 +13,10 @@ void add_purge(CLI::App& app) {
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("purge", "Empty the cache (snapshots in use are kept)");
   auto* m = cmd->add_flag("--models", args->models, "every snapshot and blob");
-  auto* r = cmd->add_flag("--resolution", args->resolution,
-                          "every ref and resolution-cache/: the next pull asks the origin again");
-  auto* a = cmd->add_flag("--all", args->all, "both, and every partial download");
+  auto* r =
+      cmd->add_flag("--resolution", args->resolution,
+                    "resolution-cache/ (cached ref resolutions): the next pull resolves again");
+  auto* a = cmd->add_flag("--all", args->all, "both, and every partial download nobody holds");
   m->excludes(r)->excludes(a);
   r->excludes(a);
   cmd->add_flag("--json", args->json, "one JSON object");
