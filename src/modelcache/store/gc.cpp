@@ -32,8 +32,9 @@ void remove_if_empty(const Layout& l, const std::string& folder, ManageReport& r
 
 // Removes one snapshot: its refs, manifest, links and lease file. Caller holds the
 // exclusive gc lock. Returns false when it is leased (named in report.skipped).
-Result<bool> remove_snapshot(const Store& store, const std::string& model, const std::string& folder,
-                             const std::string& id, ManageReport& report) {
+Result<bool> remove_snapshot(const Store& store, const std::string& model,
+                             const std::string& folder, const std::string& id,
+                             ManageReport& report) {
   const Layout& l = store.layout();
   auto model_lock = store.lock_model(folder);
   if (!model_lock) return std::unexpected(model_lock.error());
@@ -49,7 +50,8 @@ Result<bool> remove_snapshot(const Store& store, const std::string& model, const
     if (name.find(".tmp.") != std::string::npos) continue;
     auto ref = store.read_ref(folder, util::url_decode(name));
     if (ref && *ref && (*ref)->snapshot_id == id) {
-      if (auto s = util::remove_file(l.refs_dir(folder) / name); !s) return std::unexpected(s.error());
+      if (auto s = util::remove_file(l.refs_dir(folder) / name); !s)
+        return std::unexpected(s.error());
     }
   }
   if (auto s = util::remove_file(l.manifest(folder, id)); !s) return std::unexpected(s.error());
@@ -62,8 +64,8 @@ Result<bool> remove_snapshot(const Store& store, const std::string& model, const
 
 // Deletes the blobs on disk that `counts` says no snapshot links. Caller holds
 // the exclusive gc lock, so no pull is between finding a blob and linking it.
-Status delete_unlinked_blobs(const Store& store, const Usage& usage, const std::map<std::string, int>& counts,
-                             ManageReport& report) {
+Status delete_unlinked_blobs(const Store& store, const Usage& usage,
+                             const std::map<std::string, int>& counts, ManageReport& report) {
   for (const auto& [sha, size] : usage.blob_bytes) {
     auto it = counts.find(sha);
     if (it != counts.end() && it->second > 0) continue;
@@ -99,7 +101,8 @@ Result<ManageReport> prune_locked(const Store& store, std::chrono::seconds tmp_a
       auto ref = store.read_ref(folder, util::url_decode(name));
       if (!ref) return std::unexpected(ref.error());
       if (*ref && util::exists(l.manifest(folder, (*ref)->snapshot_id))) continue;
-      if (auto s = util::remove_file(l.refs_dir(folder) / name); !s) return std::unexpected(s.error());
+      if (auto s = util::remove_file(l.refs_dir(folder) / name); !s)
+        return std::unexpected(s.error());
       ++report.refs_removed;
     }
     for (const auto& name : list_names(l.snapshots_dir(folder))) {
@@ -108,7 +111,8 @@ Result<ManageReport> prune_locked(const Store& store, std::chrono::seconds tmp_a
       auto lease = Lease::try_exclusive(l, folder, name);
       if (!lease) return std::unexpected(lease.error());
       if (!*lease) continue;
-      if (auto s = util::remove_tree(l.snapshot_dir(folder, name)); !s) return std::unexpected(s.error());
+      if (auto s = util::remove_tree(l.snapshot_dir(folder, name)); !s)
+        return std::unexpected(s.error());
       (*lease)->remove_file();
       ++report.dirs_removed;
     }
@@ -119,7 +123,8 @@ Result<ManageReport> prune_locked(const Store& store, std::chrono::seconds tmp_a
     for (const auto& name : list_names(l.lease_dir(folder))) {
       if (!name.ends_with(".lease")) continue;
       std::string id = name.substr(0, name.size() - 6);
-      if (util::exists(l.manifest(folder, id)) || util::exists(l.snapshot_dir(folder, id))) continue;
+      if (util::exists(l.manifest(folder, id)) || util::exists(l.snapshot_dir(folder, id)))
+        continue;
       auto lease = Lease::try_exclusive(l, folder, id);
       if (!lease) return std::unexpected(lease.error());
       if (!*lease) continue;
@@ -131,7 +136,8 @@ Result<ManageReport> prune_locked(const Store& store, std::chrono::seconds tmp_a
   auto usage = scan(store);
   if (!usage) return std::unexpected(usage.error());
   auto counts = usage->ref_counts();
-  if (auto s = delete_unlinked_blobs(store, *usage, counts, report); !s) return std::unexpected(s.error());
+  if (auto s = delete_unlinked_blobs(store, *usage, counts, report); !s)
+    return std::unexpected(s.error());
   // Partial downloads: tmp/<key>.<ext>. A live download holds its blob lock.
   const std::int64_t now = util::unix_now();
   for (const auto& name : list_names(l.tmp_dir())) {
@@ -146,7 +152,8 @@ Result<ManageReport> prune_locked(const Store& store, std::chrono::seconds tmp_a
       blob_lock = std::move(*got);
     }
     struct stat st {};
-    std::uint64_t bytes = ::lstat(p.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_blocks) * 512 : 0;
+    std::uint64_t bytes =
+        ::lstat(p.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_blocks) * 512 : 0;
     if (auto s = util::remove_file(p); !s) return std::unexpected(s.error());
     ++report.tmp_removed;
     (void)bytes;
@@ -166,7 +173,8 @@ Status gc_locked(const Store& store, std::uint64_t max_bytes, const std::vector<
   for (const auto& s : usage->snapshots) {  // oldest use first
     if (projected <= max_bytes) break;
     bool kept = false;
-    for (const auto& k : keep) kept = kept || (k.folder == s.folder && k.snapshot_id == s.snapshot_id);
+    for (const auto& k : keep)
+      kept = kept || (k.folder == s.folder && k.snapshot_id == s.snapshot_id);
     if (kept) continue;
     auto removed = remove_snapshot(store, s.model, s.folder, s.snapshot_id, report);
     if (!removed) return std::unexpected(removed.error());
@@ -201,7 +209,8 @@ Result<util::LockFile> hold_off_gc(const Layout& layout) {
 }
 
 Result<std::optional<util::LockFile>> lock_gc(const Layout& layout, Wait wait) {
-  if (wait == Wait::kTry) return util::LockFile::try_acquire(gc_lock_path(layout), util::LockKind::kExclusive);
+  if (wait == Wait::kTry)
+    return util::LockFile::try_acquire(gc_lock_path(layout), util::LockKind::kExclusive);
   auto got = util::LockFile::try_acquire(gc_lock_path(layout), util::LockKind::kExclusive);
   if (!got || *got) return got;
   util::log(util::LogLevel::kWarn, "waiting for pulls in progress to link their files");
@@ -210,8 +219,8 @@ Result<std::optional<util::LockFile>> lock_gc(const Layout& layout, Wait wait) {
   return std::optional<util::LockFile>(std::move(*lock));
 }
 
-Result<ManageReport> gc(const Store& store, std::uint64_t max_bytes, const std::vector<SnapshotName>& keep,
-                        Wait wait) {
+Result<ManageReport> gc(const Store& store, std::uint64_t max_bytes,
+                        const std::vector<SnapshotName>& keep, Wait wait) {
   auto gc_lock = lock_gc(store.layout(), wait);
   if (!gc_lock) return std::unexpected(gc_lock.error());
   ManageReport report;
@@ -239,7 +248,7 @@ Result<ManageReport> prune(const Store& store, std::chrono::seconds tmp_age, Wai
 }
 
 Result<ManageReport> remove(const Store& store, const std::string& folder,
-                                   std::optional<std::string> snapshot_id, Wait wait) {
+                            std::optional<std::string> snapshot_id, Wait wait) {
   auto gc_lock = lock_gc(store.layout(), wait);
   if (!gc_lock) return std::unexpected(gc_lock.error());
   ManageReport report;
@@ -264,9 +273,11 @@ Result<ManageReport> remove(const Store& store, const std::string& folder,
   // Only the blobs of the removed snapshots: rm is not prune.
   Usage mine;
   for (const auto& b : touched) {
-    if (counts[b] <= 0 && usage->blob_bytes.contains(b)) mine.blob_bytes[b] = usage->blob_bytes.at(b);
+    if (counts[b] <= 0 && usage->blob_bytes.contains(b))
+      mine.blob_bytes[b] = usage->blob_bytes.at(b);
   }
-  if (auto s = delete_unlinked_blobs(store, mine, {}, report); !s) return std::unexpected(s.error());
+  if (auto s = delete_unlinked_blobs(store, mine, {}, report); !s)
+    return std::unexpected(s.error());
   if (!snapshot_id && report.skipped.empty()) {
     // The whole model: its dangling refs and empty folders too.
     auto model_lock = store.lock_model(folder);

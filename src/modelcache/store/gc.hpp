@@ -36,12 +36,13 @@ struct ManageReport {
   std::vector<std::string> removed;  // "model@snapshot"
   std::vector<std::string> skipped;  // "model@snapshot" kept because a process holds its lease
   std::size_t blobs_removed = 0;
-  std::uint64_t bytes_freed = 0;     // of the removed blobs
-  std::size_t tmp_removed = 0;       // stale partial downloads
-  std::size_t refs_removed = 0;      // dangling refs
-  std::size_t dirs_removed = 0;      // orphan snapshot dirs, lease files, empty folders, resolution-cache
-  std::uint64_t bytes_after = 0;     // blobs on disk afterwards
-  bool busy = false;                 // kTry and the gc lock was held: nothing was done
+  std::uint64_t bytes_freed = 0;  // of the removed blobs
+  std::size_t tmp_removed = 0;    // stale partial downloads
+  std::size_t refs_removed = 0;   // dangling refs
+  std::size_t dirs_removed =
+      0;  // orphan snapshot dirs, lease files, empty folders, resolution-cache
+  std::uint64_t bytes_after = 0;  // blobs on disk afterwards
+  bool busy = false;              // kTry and the gc lock was held: nothing was done
 };
 
 enum class PurgeWhat { kModels, kResolution, kAll };
@@ -56,13 +57,14 @@ Result<ManageReport> gc(const Store& store, std::uint64_t max_bytes,
 // Blobs no snapshot links, tmp/ files older than `tmp_age` whose blob lock is
 // free, refs naming a missing manifest, snapshot dirs without a manifest, lease
 // files of missing snapshots, empty model folders.
-Result<ManageReport> prune(const Store& store, std::chrono::seconds tmp_age, Wait wait = Wait::kBlock);
+Result<ManageReport> prune(const Store& store, std::chrono::seconds tmp_age,
+                           Wait wait = Wait::kBlock);
 
 // Removes one snapshot (`snapshot_id` set) or all snapshots of a model folder,
 // their refs, and the blobs no remaining snapshot links. Leased ones are kept and
 // named in `skipped`.
 Result<ManageReport> remove(const Store& store, const std::string& folder,
-                           std::optional<std::string> snapshot_id, Wait wait = Wait::kBlock);
+                            std::optional<std::string> snapshot_id, Wait wait = Wait::kBlock);
 
 // Every snapshot that is not leased, then prune with no age threshold.
 Result<ManageReport> purge_models(const Store& store, Wait wait = Wait::kBlock);

@@ -43,7 +43,8 @@ Result<Usage> scan(const Store& store) {
   for (const auto& prefix : list_names(l.blobs_dir())) {
     for (const auto& name : list_names(l.blobs_dir() / prefix)) {
       struct stat st {};
-      if (::lstat((l.blobs_dir() / prefix / name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      if (::lstat((l.blobs_dir() / prefix / name).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+        continue;
       u.blob_bytes[name] = static_cast<std::uint64_t>(st.st_size);
     }
   }
@@ -60,15 +61,17 @@ Result<Usage> scan(const Store& store) {
     if (!m) return std::unexpected(m.error());
     if (!*m) continue;  // removed since list()
     const std::int64_t used_ns = last_used_ns(l, info.folder, info.snapshot_id);
-    SnapshotUsage s{info.model, info.folder, info.snapshot_id, info.revisions, {}, 0,
-                    used_ns / 1'000'000'000, used_ns};
+    SnapshotUsage s{info.model, info.folder, info.snapshot_id,        info.revisions,
+                    {},         0,           used_ns / 1'000'000'000, used_ns};
     for (const auto& f : (*m)->files) {
       if (!f.sha256.empty() && s.blobs.insert(f.sha256).second) s.bytes += f.size;
     }
     u.snapshots.push_back(std::move(s));
   }
   std::stable_sort(u.snapshots.begin(), u.snapshots.end(),
-                   [](const SnapshotUsage& a, const SnapshotUsage& b) { return a.last_used_ns < b.last_used_ns; });
+                   [](const SnapshotUsage& a, const SnapshotUsage& b) {
+                     return a.last_used_ns < b.last_used_ns;
+                   });
   return u;
 }
 

@@ -26,9 +26,9 @@ struct SnapshotUsage {
 };
 
 struct Usage {
-  std::vector<SnapshotUsage> snapshots;          // sorted by last_used, oldest first
+  std::vector<SnapshotUsage> snapshots;             // sorted by last_used, oldest first
   std::map<std::string, std::uint64_t> blob_bytes;  // every blob on disk -> size
-  std::uint64_t tmp_bytes = 0;                   // partial downloads and journals
+  std::uint64_t tmp_bytes = 0;                      // partial downloads and journals
   // How many snapshots link each blob (blobs no snapshot links are absent).
   std::map<std::string, int> ref_counts() const;
   std::uint64_t blobs_total() const;  // bytes of every blob on disk

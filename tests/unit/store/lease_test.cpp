@@ -54,7 +54,8 @@ TEST(Lease, WaiterRetriesWhenTheRemoverUnlinkedTheFile) {
   waiter.join();
   ASSERT_TRUE(got.load());
   struct stat st {};
-  EXPECT_EQ(::stat(l.lease("m-0123", "snap").c_str(), &st), 0) << "the waiter recreated the lease file";
+  EXPECT_EQ(::stat(l.lease("m-0123", "snap").c_str(), &st), 0)
+      << "the waiter recreated the lease file";
   auto again = Lease::try_exclusive(l, "m-0123", "snap");
   ASSERT_TRUE(again);
   EXPECT_FALSE(*again) << "the waiter's lease is on the file removers look at";
