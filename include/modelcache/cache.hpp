@@ -83,6 +83,9 @@ struct Snapshot {
   std::uint64_t bytes_total = 0;
   std::uint64_t bytes_downloaded = 0;
   double seconds = 0;
+  // A shared lease on the snapshot (doc/ARCHITECTURE.md, "Cache management"): while
+  // any copy of this Snapshot lives, gc/rm/purge in any process leave it alone.
+  std::shared_ptr<void> lease;
 };
 
 struct CachedSnapshot {
@@ -92,6 +95,7 @@ struct CachedSnapshot {
   std::filesystem::path path;
   std::uint64_t bytes = 0;
   std::size_t files = 0;
+  std::int64_t last_used = 0;  // unix seconds; updated at most hourly (store/lease.hpp)
 };
 
 enum class VerifyMode { kReport, kRepair };

@@ -12,6 +12,8 @@
 #include "core/model_ref.hpp"
 #include "net/http_client.hpp"
 #include "source/source.hpp"
+#include "store/gc.hpp"
+#include "store/lease.hpp"
 #include "store/store.hpp"
 #include "util/fs.hpp"
 #include "util/glob.hpp"
@@ -117,6 +119,9 @@ struct Cache::Impl {
     std::string what = display(ref);
     auto id = local_snapshot_id(ref, use);
     if (!id) return fail(miss_code, what + " is not in the cache");
+    // Leased before reading: gc either removed it already (no manifest) or keeps it.
+    auto lease = store::Lease::acquire(store.layout(), ref.folder_name(), *id);
+    if (!lease) return std::unexpected(lease.error());
     auto manifest = store.read_manifest(ref.folder_name(), *id);
     if (!manifest) return std::unexpected(manifest.error());
     if (!*manifest) return fail(miss_code, what + " (snapshot " + *id + ") is not in the cache");
@@ -130,11 +135,15 @@ struct Cache::Impl {
       return fail(miss_code, what + " is missing " + std::to_string(missing.size()) +
                                  " file(s) in the cache: " + name_some(missing));
     }
-    return make_snapshot(store, ref, **manifest, rules);
+    Snapshot snap = make_snapshot(store, ref, **manifest, rules);
+    snap.lease = std::make_shared<store::Lease>(std::move(*lease));
+    return snap;
   }
 
+  // `asked_origin`: set when the store could not answer and the origin was asked (only
+  // then may the store have grown, so only then does MODELCACHE_MAX_SIZE run).
   Result<Snapshot> pull(const core::ModelRef& ref, const PullOptions& options,
-                        const cache::SelectionRules& rules) {
+                        const cache::SelectionRules& rules, bool& asked_origin) {
     auto started = Clock::now();
     NetworkMode network = options.network.value_or(config.network);
     if (network == NetworkMode::kOffline) {
@@ -149,6 +158,7 @@ struct Cache::Impl {
     }
 
     if (options.stop.stop_requested()) return std::unexpected(cancelled(ref));
+    asked_origin = true;
     auto src = source::make_source(ref, config);
     if (!src) return std::unexpected(src.error());
     source::ListOptions list_options;
@@ -167,6 +177,12 @@ struct Cache::Impl {
     if (options.stop.stop_requested()) return std::unexpected(cancelled(ref));
 
     const std::string folder = ref.folder_name();
+    // The lease keeps gc off this snapshot; holding off gc keeps the blobs this
+    // pull finds present or commits until they are linked (store/gc.hpp).
+    auto lease = store::Lease::acquire(store.layout(), folder, listing->snapshot_id);
+    if (!lease) return std::unexpected(lease.error());
+    auto gc_guard = store::hold_off_gc(store.layout());
+    if (!gc_guard) return std::unexpected(gc_guard.error());
     auto previous = store.read_manifest(folder, listing->snapshot_id);
     if (!previous) return std::unexpected(previous.error());
 
@@ -232,6 +248,7 @@ struct Cache::Impl {
     }
     Snapshot snap = make_snapshot(store, ref, manifest, rules);
     snap.bytes_downloaded = downloaded;
+    snap.lease = std::make_shared<store::Lease>(std::move(*lease));
     snap.seconds = std::chrono::duration<double>(Clock::now() - started).count();
     return snap;
   }
@@ -271,7 +288,16 @@ Result<core::ModelRef> parse_with_revision(std::string_view text, const PullOpti
 Result<Snapshot> Cache::pull(std::string_view ref_text, const PullOptions& options) {
   auto ref = parse_with_revision(ref_text, options);
   if (!ref) return std::unexpected(ref.error());
-  return impl_->pull(*ref, options, cache::SelectionRules{options.allow, options.ignore});
+  bool asked_origin = false;
+  auto snap = impl_->pull(*ref, options, cache::SelectionRules{options.allow, options.ignore}, asked_origin);
+  if (snap && asked_origin && impl_->config.max_size) {
+    // MODELCACHE_MAX_SIZE: best effort; when another pull or gc holds the gc
+    // lock, the last one to finish applies the budget.
+    auto gc = store::gc(impl_->store, *impl_->config.max_size, {{ref->folder_name(), snap->snapshot_id}},
+                        store::Wait::kTry);
+    if (!gc) util::log(util::LogLevel::kWarn, "MODELCACHE_MAX_SIZE: {}", gc.error().message);
+  }
+  return snap;
 }
 
 Result<Snapshot> Cache::cached(std::string_view ref_text, const PullOptions& options) {
@@ -286,7 +312,8 @@ Result<std::vector<CachedSnapshot>> Cache::list() const {
   if (!infos) return std::unexpected(infos.error());
   std::vector<CachedSnapshot> out;
   for (auto& i : *infos) {
-    out.push_back(CachedSnapshot{i.model, i.snapshot_id, i.revisions, i.path, i.bytes, i.files});
+    out.push_back(CachedSnapshot{i.model, i.snapshot_id, i.revisions, i.path, i.bytes, i.files,
+                                 store::last_used(impl_->store.layout(), i.folder, i.snapshot_id)});
   }
   return out;
 }

@@ -21,5 +21,11 @@ void add_ls(CLI::App& app);
 void add_verify(CLI::App& app);
 void add_prefetch(CLI::App& app);
 void add_lock(CLI::App& app);
+// Cache management (cli/manage.hpp).
+void add_du(CLI::App& app);
+void add_rm(CLI::App& app);
+void add_gc(CLI::App& app);
+void add_prune(CLI::App& app);
+void add_purge(CLI::App& app);
 
 }  // namespace modelcache::cli

@@ -103,6 +103,12 @@ Result<Config> Config::from_env(const fs::path& root_override) {
     }
     t.min_segment_bytes = *n;
   }
+  if (auto v = util::env("MODELCACHE_MAX_SIZE")) {
+    c.max_size = util::parse_size(*v);
+    if (!c.max_size) {
+      return fail(ErrorCode::kInvalidArgument, "MODELCACHE_MAX_SIZE='" + *v + "' is not a size (e.g. 500MiB, 10GiB)");
+    }
+  }
   if (auto v = util::env("SSL_CERT_FILE")) t.ca_bundle = *v;
   else if (auto v2 = util::env("CURL_CA_BUNDLE")) t.ca_bundle = *v2;
   return c;

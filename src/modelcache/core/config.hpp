@@ -38,6 +38,9 @@ struct Config {
   // path style (ENDPOINT/BUCKET/KEY); empty = AWS (virtual-hosted). No trailing '/'.
   std::string s3_endpoint;
   TransferSettings transfer;
+  // MODELCACHE_MAX_SIZE ("10GiB"): after each pull that went to the origin, gc
+  // removes least-recently-used snapshots until the blobs fit. Unset: no budget.
+  std::optional<std::uint64_t> max_size;
 
   static Result<Config> from_env(const std::filesystem::path& root_override = {});
 };

@@ -6,6 +6,7 @@
 //   $ROOT/models/<folder>/snapshots/<id>.json     manifest
 //   $ROOT/tmp/<key>.part, $ROOT/tmp/<key>.journal
 //   $ROOT/locks/blobs/<key>.lock, $ROOT/locks/models/<folder>.lock
+//   $ROOT/locks/leases/<folder>/<id>.lease, $ROOT/locks/gc.lock   (store/lease.hpp, store/gc.hpp)
 #pragma once
 
 #include <filesystem>
@@ -50,6 +51,16 @@ class Layout {
   fs::path model_lock(std::string_view folder) const {
     return root_ / "locks" / "models" / (std::string(folder) + ".lock");
   }
+  // Shared flock while a process uses a snapshot; its mtime records last use.
+  fs::path lease_dir(std::string_view folder) const {
+    return root_ / "locks" / "leases" / std::string(folder);
+  }
+  fs::path lease(std::string_view folder, std::string_view id) const {
+    return lease_dir(folder) / (std::string(id) + ".lease");
+  }
+  // Shared by pulls from their first blob check until their snapshot is leased;
+  // exclusive while gc/prune/rm/purge remove anything.
+  fs::path gc_lock() const { return root_ / "locks" / "gc.lock"; }
 
  private:
   fs::path root_;
