@@ -321,6 +321,8 @@ def test_a_wrong_secret_fails_only_its_entry_in_one_line(peers, tmp_path, bad):
     for line, i in zip(errors, failing):
         assert line.startswith(f"modelcache: error: {ENTRIES[i][0]}: "), line
         assert "key" in line.lower(), line  # points at the credential to fix
+        where = ENTRIES[i][0].split("://", 1)[1]  # bucket/prefix, as every origin names it
+        assert line.count(where) == 1, f"the entry's ref is named twice: {line}"
     for i, (_, folder) in enumerate(ENTRIES):
         if i in failing:
             assert not (mounts / folder).exists()

@@ -33,6 +33,15 @@ void replace_all(std::string& text, std::string_view from, std::string_view to) 
 // never carries the secret value or a signed URL's query.
 Error labelled(const Entry& entry, const Error& error, const std::optional<std::string>& secret = {}) {
   std::string message = error.message;
+  // The label already names the model: drop the origin's own leading "<ref>: ".
+  if (auto ref = core::parse_ref(entry.ref)) {
+    for (const std::string& named : {ref->id(), ref->id() + "@" + ref->revision, entry.ref}) {
+      if (message.starts_with(named + ": ")) {
+        message.erase(0, named.size() + 2);
+        break;
+      }
+    }
+  }
   if (secret && secret->size() >= 4) replace_all(message, *secret, "<redacted>");
   const std::string shown = shown_source(entry.ref);
   if (shown != entry.ref) {
