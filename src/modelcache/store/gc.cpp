@@ -46,7 +46,7 @@ Result<bool> remove_snapshot(const Store& store, const std::string& model,
   }
   // Refs first, then the manifest, then the links: a crash in between leaves an
   // unreferenced snapshot or a link dir without manifest, which prune removes.
-  for (const auto& name : list_names(l.refs_dir(folder))) {
+  for (const auto& name : util::list_dir(l.refs_dir(folder))) {
     if (name.find(".tmp.") != std::string::npos) continue;
     auto ref = store.read_ref(folder, util::url_decode(name));
     if (ref && *ref && (*ref)->snapshot_id == id) {
@@ -93,10 +93,10 @@ std::int64_t mtime_of(const fs::path& p) {
 Result<ManageReport> prune_locked(const Store& store, std::chrono::seconds tmp_age) {
   const Layout& l = store.layout();
   ManageReport report;
-  for (const auto& folder : list_names(l.models_dir())) {
+  for (const auto& folder : util::list_dir(l.models_dir())) {
     auto model_lock = store.lock_model(folder);
     if (!model_lock) return std::unexpected(model_lock.error());
-    for (const auto& name : list_names(l.refs_dir(folder))) {
+    for (const auto& name : util::list_dir(l.refs_dir(folder))) {
       if (name.find(".tmp.") != std::string::npos) continue;
       auto ref = store.read_ref(folder, util::url_decode(name));
       if (!ref) return std::unexpected(ref.error());
@@ -105,7 +105,7 @@ Result<ManageReport> prune_locked(const Store& store, std::chrono::seconds tmp_a
         return std::unexpected(s.error());
       ++report.refs_removed;
     }
-    for (const auto& name : list_names(l.snapshots_dir(folder))) {
+    for (const auto& name : util::list_dir(l.snapshots_dir(folder))) {
       if (name.ends_with(".json") || name.find(".tmp.") != std::string::npos) continue;
       if (util::exists(l.manifest(folder, name))) continue;
       auto lease = Lease::try_exclusive(l, folder, name);
@@ -119,8 +119,8 @@ Result<ManageReport> prune_locked(const Store& store, std::chrono::seconds tmp_a
     remove_if_empty(l, folder, report);
   }
   // Lease files whose snapshot is gone (a crash between manifest and lease removal).
-  for (const auto& folder : list_names(l.root() / "locks" / "leases")) {
-    for (const auto& name : list_names(l.lease_dir(folder))) {
+  for (const auto& folder : util::list_dir(l.root() / "locks" / "leases")) {
+    for (const auto& name : util::list_dir(l.lease_dir(folder))) {
       if (!name.ends_with(".lease")) continue;
       std::string id = name.substr(0, name.size() - 6);
       if (util::exists(l.manifest(folder, id)) || util::exists(l.snapshot_dir(folder, id)))
@@ -140,7 +140,7 @@ Result<ManageReport> prune_locked(const Store& store, std::chrono::seconds tmp_a
     return std::unexpected(s.error());
   // Partial downloads: tmp/<key>.<ext>. A live download holds its blob lock.
   const std::int64_t now = util::unix_now();
-  for (const auto& name : list_names(l.tmp_dir())) {
+  for (const auto& name : util::list_dir(l.tmp_dir())) {
     fs::path p = l.tmp_dir() / name;
     if (now - mtime_of(p) < tmp_age.count()) continue;
     std::string key = name.substr(0, name.find('.'));
@@ -282,7 +282,7 @@ Result<ManageReport> remove(const Store& store, const std::string& folder,
     // The whole model: its dangling refs and empty folders too.
     auto model_lock = store.lock_model(folder);
     if (!model_lock) return std::unexpected(model_lock.error());
-    for (const auto& name : list_names(store.layout().refs_dir(folder))) {
+    for (const auto& name : util::list_dir(store.layout().refs_dir(folder))) {
       if (util::remove_file(store.layout().refs_dir(folder) / name)) ++report.refs_removed;
     }
     remove_if_empty(store.layout(), folder, report);

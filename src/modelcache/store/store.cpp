@@ -18,20 +18,6 @@ namespace modelcache::store {
 
 namespace {
 
-// Names in a directory, without "." and ".."; empty when it does not exist.
-std::vector<std::string> list_dir(const fs::path& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") out.push_back(std::move(name));
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 Result<std::string> hash_file(const fs::path& path) {
   util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return std::unexpected(util::errno_error("open", path, errno));
@@ -200,15 +186,15 @@ Result<Manifest> Store::add_to_snapshot(const SnapshotKey& key,
 
 Result<std::vector<SnapshotInfo>> Store::list() const {
   std::vector<SnapshotInfo> out;
-  for (const auto& folder : list_dir(layout_.models_dir())) {
+  for (const auto& folder : util::list_dir(layout_.models_dir())) {
     std::map<std::string, std::vector<std::string>> revisions_by_snapshot;
-    for (const auto& ref_name : list_dir(layout_.refs_dir(folder))) {
+    for (const auto& ref_name : util::list_dir(layout_.refs_dir(folder))) {
       if (ref_name.find(".tmp.") != std::string::npos) continue;
       std::string decoded = util::url_decode(ref_name);
       auto ref = read_ref(folder, decoded);
       if (ref && *ref) revisions_by_snapshot[(*ref)->snapshot_id].push_back(decoded);
     }
-    for (const auto& name : list_dir(layout_.snapshots_dir(folder))) {
+    for (const auto& name : util::list_dir(layout_.snapshots_dir(folder))) {
       if (!name.ends_with(".json") || name.find(".tmp.") != std::string::npos) continue;
       std::string id = name.substr(0, name.size() - 5);
       auto m = read_manifest(folder, id);
@@ -232,7 +218,7 @@ Result<std::vector<VerifyIssue>> Store::verify(std::optional<std::string> folder
   // The blobs to check: every blob, or those named by one model's manifests.
   std::map<std::string, std::optional<std::uint64_t>> blobs;  // sha256 -> expected size
   if (folder) {
-    for (const auto& name : list_dir(layout_.snapshots_dir(*folder))) {
+    for (const auto& name : util::list_dir(layout_.snapshots_dir(*folder))) {
       if (!name.ends_with(".json") || name.find(".tmp.") != std::string::npos) continue;
       auto m = read_manifest(*folder, name.substr(0, name.size() - 5));
       if (!m) return std::unexpected(m.error());
@@ -243,8 +229,8 @@ Result<std::vector<VerifyIssue>> Store::verify(std::optional<std::string> folder
       }
     }
   } else {
-    for (const auto& prefix : list_dir(layout_.blobs_dir())) {
-      for (const auto& name : list_dir(layout_.blobs_dir() / prefix)) {
+    for (const auto& prefix : util::list_dir(layout_.blobs_dir())) {
+      for (const auto& name : util::list_dir(layout_.blobs_dir() / prefix)) {
         blobs[name] = std::nullopt;
       }
     }

@@ -10,19 +10,6 @@
 
 namespace modelcache::store {
 
-std::vector<std::string> list_names(const fs::path& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") out.push_back(std::move(name));
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 std::map<std::string, int> Usage::ref_counts() const {
   std::map<std::string, int> counts;
   for (const auto& s : snapshots) {
@@ -40,15 +27,15 @@ std::uint64_t Usage::blobs_total() const {
 Result<Usage> scan(const Store& store) {
   const Layout& l = store.layout();
   Usage u;
-  for (const auto& prefix : list_names(l.blobs_dir())) {
-    for (const auto& name : list_names(l.blobs_dir() / prefix)) {
+  for (const auto& prefix : util::list_dir(l.blobs_dir())) {
+    for (const auto& name : util::list_dir(l.blobs_dir() / prefix)) {
       struct stat st {};
       if (::lstat((l.blobs_dir() / prefix / name).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
         continue;
       u.blob_bytes[name] = static_cast<std::uint64_t>(st.st_size);
     }
   }
-  for (const auto& name : list_names(l.tmp_dir())) {
+  for (const auto& name : util::list_dir(l.tmp_dir())) {
     struct stat st {};
     if (::lstat((l.tmp_dir() / name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
       u.tmp_bytes += static_cast<std::uint64_t>(st.st_blocks) * 512;  // part files are sparse

@@ -36,7 +36,5 @@ struct Usage {
 
 Result<Usage> scan(const Store& store);
 
-// Names in a directory without "." and ".." (empty when it does not exist), sorted.
-std::vector<std::string> list_names(const fs::path& dir);
 
 }  // namespace modelcache::store

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "modelcache/error.hpp"
@@ -47,6 +48,8 @@ Result<std::uint64_t> file_size(const fs::path& path);
 Status remove_file(const fs::path& path);    // missing is not an error
 Status remove_tree(const fs::path& path);    // missing is not an error
 Status rename_path(const fs::path& from, const fs::path& to);
+// Names in a directory, sorted, without "." and ".."; empty when it cannot be read.
+std::vector<std::string> list_dir(const fs::path& dir);
 // A random suffix for temporary names: pid + counter + random bits.
 std::string unique_suffix();
 // Seconds since the epoch (wall clock), for records written to disk.
