@@ -26,6 +26,7 @@ class Hasher {
   std::string finish_hex();
 
  private:
+  void reset();
   struct Ctx;
   HashAlgo algo_;
   std::unique_ptr<Ctx> ctx_;
