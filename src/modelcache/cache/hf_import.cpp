@@ -141,6 +141,7 @@ Result<Adopted> Importer::adopt_file(const fs::path& snap_dir, const std::string
   if (!real) return fail(ErrorCode::kNotFound, "links to " + target.string() + ", which does not exist");
   auto it = blobs_.find(*real);
   if (it == blobs_.end()) it = blobs_.emplace(*real, adopt_blob(*real, resolved.filename().string())).first;
+  if (!it->second) return fail(it->second.error().code, "its blob " + real->string() + ": " + it->second.error().message);
   return it->second;
 }
 
