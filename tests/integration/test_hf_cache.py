@@ -150,6 +150,10 @@ def test_export_refuses_what_it_cannot_write(mc, hub, tmp_path):
     mc.pull_json(str(local))
     r = mc.run("export", str(local), "--hf-cache", hf_dir)
     assert r.returncode != 0 and "--repo-id" in r.stderr, r
+    out, r = run_json(mc, "export", str(local), "--hf-cache", hf_dir, "--repo-id", "me/local")
+    link = Path(out["snapshot_dir"]) / "w.bin"
+    assert os.readlink(link) == "../../blobs/" + git_sha1(b"x" * 10) and out["revision"] == ""
+    assert link.read_bytes() == b"x" * 10 and not (hf_dir / "models--me--local" / "refs").exists()
     assert_cache_valid(mc.home)
     assert Path(snap["path"]).exists()
 
