@@ -200,11 +200,14 @@ def test_import_refuses_corrupt_blobs_and_escaping_links(mc, hub, tmp_path):
     os.symlink(f"../../../../{outside.name}", evil / "up.txt")
     os.symlink(str(outside), evil / "abs.txt")
     os.symlink("../../blobs/x", evil / "back\\slash")
+    os.symlink("../../blobs/x", evil / "new\nline")
     fresh = Modelcache(tmp_path / "cache2")
     out, r = run_json(fresh, "import", "--hf-cache", hf_dir, rc=1)
     assert out["snapshots"] == 2 and out["snapshots_skipped"] == 2, r
+    assert len(out["warnings"]) == 7, r  # 1 + 1 for the model, 5 + 1 for models--org--evil
     assert f"blobs/{name}: content hashes to" in r.stderr and "not imported" in r.stderr, r
-    assert r.stderr.count("outside") == 2 and "backslash" in r.stderr, r
+    assert r.stderr.count("outside") == 2 and "backslash" in r.stderr and "control character" in r.stderr, r
+    assert all(line.startswith("modelcache: warning: ") for line in r.stderr.splitlines()), r.stderr
     assert "not yours" not in r.stderr, "no content echoed"
     off = {"MODELCACHE_OFFLINE": "1"}
     model = snaps["hf://org/model"]

@@ -167,7 +167,9 @@ Status Importer::import_snapshot(const HfRepo& repo, const core::ModelRef& ref, 
   for (const auto& rel : files) {
     auto adopted = adopt_file(snap_dir, rel);
     if (!adopted) {
-      warn((snap_dir / rel).string() + ": " + adopted.error().message);
+      // A hostile name is not printed (it may hold control characters): its error names it.
+      warn((util::validate_origin_path(rel) ? (snap_dir / rel).string() : snap_dir.string()) + ": " +
+           adopted.error().message);
       failed++;
       continue;
     }
@@ -198,7 +200,7 @@ Status Importer::import_refs(const core::ModelRef& ref, const fs::path& repo_dir
   for (const auto& revision : names) {
     fs::path file = HfCacheLayout::ref_file(repo_dir, revision);
     if (!util::validate_origin_path(revision)) {
-      warn(file.string() + ": not a revision name; skipped");
+      warn(HfCacheLayout::refs_dir(repo_dir).string() + ": a file that is not a revision name; skipped");
       continue;
     }
     struct stat st {};
@@ -224,6 +226,10 @@ Status Importer::import_refs(const core::ModelRef& ref, const fs::path& repo_dir
 
 Status Importer::import_repo(const HfRepo& repo) {
   fs::path repo_dir = HfCacheLayout(root_).repo_dir(repo);
+  if (auto s = util::validate_origin_path(hf_repo_folder(repo)); !s) {
+    warn(root_.string() + ": " + s.error().message + "; skipped");
+    return {};
+  }
   auto ref = core::parse_ref(repo.ref_text());
   if (!ref) {
     warn(repo_dir.string() + ": " + ref.error().message + "; skipped");
@@ -232,7 +238,9 @@ Status Importer::import_repo(const HfRepo& repo) {
   report_.repos++;
   for (const auto& commit : util::list_dir(HfCacheLayout::snapshots_dir(repo_dir))) {
     if (!core::is_commit_hash(commit)) {
-      warn((HfCacheLayout::snapshots_dir(repo_dir) / commit).string() + ": not a 40-hex commit; skipped");
+      bool printable = static_cast<bool>(util::validate_origin_path(commit));
+      warn((HfCacheLayout::snapshots_dir(repo_dir) / (printable ? commit : "")).string() +
+           (printable ? ": not a 40-hex commit; skipped" : ": an entry that is not a 40-hex commit; skipped"));
       report_.snapshots_skipped++;
       continue;
     }
