@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,27 @@ def test_export_is_read_by_hf_client_and_shares_blobs(mc, hub, tmp_path):
     r = mc.run("export", "hf://org/other", "--hf-cache", env={"HF_HOME": str(tmp_path / "hfhome")}, check=True)
     assert (tmp_path / "hfhome" / "hub" / "models--org--other" / "refs" / "main").exists(), r
     assert_cache_valid(mc.home)
+
+
+def test_export_to_another_filesystem_copies(mc, hub, tmp_path):
+    """Hardlinks and reflinks cannot cross filesystems: the blobs are copied and
+    the report says how many bytes that duplicated."""
+    snap = mc.pull_json("hf://org/model", env={"HF_ENDPOINT": hub.url})
+    shm = Path("/dev/shm")
+    base = Path(tempfile.mkdtemp(dir=shm)) if shm.is_dir() and os.access(shm, os.W_OK) else tmp_path
+    try:
+        out, r = run_json(mc, "export", "hf://org/model", "--hf-cache", base / "hf")
+        total = sum(f["size"] for f in snap["files"])
+        if base.stat().st_dev != mc.home.stat().st_dev:
+            assert out["copies"] == 4 and out["bytes_duplicated"] == total and out["hardlinks"] == 0, r
+        else:
+            assert out["hardlinks"] == 4 and out["bytes_duplicated"] == 0, r
+        for f in snap["files"]:
+            link = Path(out["snapshot_dir"]) / f["path"]
+            assert sha256_file(link) == f["sha256"]
+    finally:
+        if base != tmp_path:
+            shutil.rmtree(base)
 
 
 def test_export_refuses_what_it_cannot_write(mc, hub, tmp_path):
