@@ -15,7 +15,7 @@
 namespace modelcache::store {
 
 enum class CloneMethod { kHardlink, kReflink, kCopy };
-// kNoHardlink when the two names must not share an inode (and so a mode).
+// kNever when the two names must not share an inode (and so a mode).
 enum class HardlinkUse { kFirst, kNever };
 
 struct CloneResult {
