@@ -27,5 +27,8 @@ void add_rm(CLI::App& app);
 void add_gc(CLI::App& app);
 void add_prune(CLI::App& app);
 void add_purge(CLI::App& app);
+// Hugging Face cache interop (cache/hf_export.hpp, cache/hf_import.hpp).
+void add_export(CLI::App& app);
+void add_import(CLI::App& app);
 
 }  // namespace modelcache::cli

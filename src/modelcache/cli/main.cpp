@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   modelcache::cli::add_gc(app);
   modelcache::cli::add_prune(app);
   modelcache::cli::add_purge(app);
+  modelcache::cli::add_export(app);
+  modelcache::cli::add_import(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,6 +9,29 @@ namespace modelcache::core {
 
 namespace fs = std::filesystem;
 
+namespace {
+// $XDG_CACHE_HOME, else ~/.cache; `setting` is what to set when neither is known.
+Result<fs::path> user_cache_dir(std::string_view setting) {
+  if (auto xdg = util::env("XDG_CACHE_HOME")) return fs::path(*xdg);
+  std::string home = util::env("HOME").value_or("");
+  if (home.empty()) {
+    if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_dir) home = pw->pw_dir;
+  }
+  if (home.empty()) {
+    return fail(ErrorCode::kInvalidArgument,
+                "cannot find a cache directory: set " + std::string(setting) + " (HOME is not set)");
+  }
+  return fs::path(home) / ".cache";
+}
+
+Result<fs::path> absolute_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(dir, ec);
+  if (ec) return fail(ErrorCode::kInvalidArgument, "bad cache directory " + dir.string());
+  return abs.lexically_normal();
+}
+}  // namespace
+
 Result<fs::path> resolve_cache_root(const fs::path& root_override) {
   fs::path root = root_override;
   if (root.empty()) {
@@ -20,24 +43,27 @@ Result<fs::path> resolve_cache_root(const fs::path& root_override) {
     }
   }
   if (root.empty()) {
-    if (auto xdg = util::env("XDG_CACHE_HOME")) {
-      root = fs::path(*xdg) / "modelcache";
+    auto base = user_cache_dir("MODELCACHE_HOME");
+    if (!base) return std::unexpected(base.error());
+    root = *base / "modelcache";
+  }
+  return absolute_dir(root);
+}
+
+Result<fs::path> resolve_hf_cache_dir(const fs::path& dir_override) {
+  fs::path dir = dir_override;
+  if (dir.empty()) {
+    if (auto v = util::env("HF_HUB_CACHE")) {
+      dir = *v;
+    } else if (auto home = util::env("HF_HOME")) {
+      dir = fs::path(*home) / "hub";
     } else {
-      std::string home = util::env("HOME").value_or("");
-      if (home.empty()) {
-        if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_dir) home = pw->pw_dir;
-      }
-      if (home.empty()) {
-        return fail(ErrorCode::kInvalidArgument,
-                    "cannot find a cache directory: set MODELCACHE_HOME (HOME is not set)");
-      }
-      root = fs::path(home) / ".cache" / "modelcache";
+      auto base = user_cache_dir("HF_HUB_CACHE");
+      if (!base) return std::unexpected(base.error());
+      dir = *base / "huggingface" / "hub";
     }
   }
-  std::error_code ec;
-  fs::path abs = fs::absolute(root, ec);
-  if (ec) return fail(ErrorCode::kInvalidArgument, "bad cache directory " + root.string());
-  return abs.lexically_normal();
+  return absolute_dir(dir);
 }
 
 namespace {

@@ -48,4 +48,8 @@ struct Config {
 // MODELCACHE_HOME, MODEL_CACHE_DIR, INFERENCE_HOME, $XDG_CACHE_HOME/modelcache, ~/.cache/modelcache.
 Result<std::filesystem::path> resolve_cache_root(const std::filesystem::path& root_override = {});
 
+// The Hugging Face cache folder (`export/import --hf-cache`), as huggingface_hub finds it:
+// the override, HF_HUB_CACHE, $HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub, ~/.cache/huggingface/hub.
+Result<std::filesystem::path> resolve_hf_cache_dir(const std::filesystem::path& dir_override = {});
+
 }  // namespace modelcache::core

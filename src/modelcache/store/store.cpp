@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "store/file_hash.hpp"
 #include "util/atomic_file.hpp"
 #include "util/hasher.hpp"
 #include "util/log.hpp"
@@ -17,24 +18,6 @@
 namespace modelcache::store {
 
 namespace {
-
-Result<std::string> hash_file(const fs::path& path) {
-  util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::unexpected(util::errno_error("open", path, errno));
-  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-  util::Hasher hasher(util::HashAlgo::kSha256);
-  std::vector<char> buf(1 << 20);
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return std::unexpected(util::errno_error("read", path, errno));
-    }
-    if (n == 0) break;
-    hasher.update(buf.data(), static_cast<std::size_t>(n));
-  }
-  return hasher.finish_hex();
-}
 
 // Replaces (or creates) `link` as a symlink to `target`, atomically.
 Status link_atomically(const fs::path& target, const fs::path& link) {
@@ -249,8 +232,8 @@ Result<std::vector<VerifyIssue>> Store::verify(std::optional<std::string> folder
       auto actual = hash_file(path);
       if (!actual) {
         reason = actual.error().message;
-      } else if (*actual != sha) {
-        reason = "content hashes to " + *actual;
+      } else if (actual->sha256 != sha) {
+        reason = "content hashes to " + actual->sha256;
       } else if (size && actual_size && *actual_size != *size) {
         reason = "size " + std::to_string(*actual_size) + ", manifest says " + std::to_string(*size);
       }

@@ -25,7 +25,7 @@ class EnvGuard {
   static constexpr const char* kVars[] = {"MODELCACHE_HOME", "MODEL_CACHE_DIR", "INFERENCE_HOME",
                                           "XDG_CACHE_HOME", "HOME", "MODELCACHE_REF_TTL",
                                           "HF_HUB_OFFLINE", "MODELCACHE_OFFLINE", "HF_ENDPOINT",
-                                          "STORAGE_EMULATOR_HOST"};
+                                          "STORAGE_EMULATOR_HOST", "HF_HUB_CACHE", "HF_HOME"};
 
  private:
   std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
@@ -71,4 +71,17 @@ TEST(Config, GcsEndpointFromStorageEmulatorHost) {
   EXPECT_EQ(Config::from_env()->gcs_endpoint, "http://localhost:4443");
   setenv("STORAGE_EMULATOR_HOST", "https://gcs.internal:8443/", 1);
   EXPECT_EQ(Config::from_env()->gcs_endpoint, "https://gcs.internal:8443");
+}
+
+TEST(Config, HfCacheDirPrecedence) {
+  EnvGuard env;
+  setenv("HOME", "/home/u", 1);
+  EXPECT_EQ(*resolve_hf_cache_dir(), "/home/u/.cache/huggingface/hub");
+  setenv("XDG_CACHE_HOME", "/xdg", 1);
+  EXPECT_EQ(*resolve_hf_cache_dir(), "/xdg/huggingface/hub");
+  setenv("HF_HOME", "/hfh", 1);
+  EXPECT_EQ(*resolve_hf_cache_dir(), "/hfh/hub");
+  setenv("HF_HUB_CACHE", "/hub//cache/", 1);
+  EXPECT_EQ(*resolve_hf_cache_dir(), "/hub/cache/");
+  EXPECT_EQ(*resolve_hf_cache_dir("/given"), "/given");
 }
