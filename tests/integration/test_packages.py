@@ -114,7 +114,7 @@ def test_resolve_explain_shows_every_candidate_and_the_machine(mc, hub):
     j = json.loads(mc.run("resolve", "hf://org/multi", "--json", env=env(h, AMPERE), check=True).stdout)
     assert j["package"] == "trt-fp16"
     assert [(c["id"], c["rank"]) for c in j["candidates"] if c["kept"]] == [
-        ("trt-fp16", 1), ("onnx-fp32", 2), ("onnx-fp16", 3), ("st-bf16", 4)]
+        ("trt-fp16", 1), ("onnx-fp16", 2), ("onnx-fp32", 3), ("st-bf16", 4)]
     assert j["files"] == sorted(SHARED + ["trt/model.plan"])
     assert j["machine"]["gpus"] == ["8.6"]
     # Requested order and batch size filter and re-rank.

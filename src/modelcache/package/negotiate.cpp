@@ -73,18 +73,21 @@ std::optional<std::string> drop_reason(const Package& p, const PackageRequest& r
   return std::nullopt;
 }
 
-using RankKey = std::tuple<std::pair<std::size_t, std::string>, std::pair<std::size_t, std::string>, int, int,
-                           std::string>;
+using Preference = std::pair<std::size_t, std::string>;
+using RankKey = std::tuple<Preference, std::size_t, int, Preference, int, std::string>;
 
-// Rules 6-10 of doc/PACKAGES.md: the smaller key wins.
+// Rules 6-11 of doc/PACKAGES.md: the smaller key wins. An explicit
+// --quantization ranks before the GPU rule; the default order only after it,
+// so a GPU machine prefers the package that uses its GPU unless told otherwise.
 RankKey rank_key(const Package& p, const PackageRequest& r, const MachineInfo& m) {
+  std::size_t asked_quant = r.quantizations.empty() ? 0 : preference(p.quantization, r.quantizations, {}).first;
+  int gpu = (!m.gpus.empty() && !needs_gpu(p)) ? 1 : 0;
   int batch = 0;
   bool is_static = p.batch && p.batch->is_static;
   if (r.batch_size) batch = is_static ? 0 : 1;  // an exact static match first
   else batch = is_static ? 1 : 0;               // else packages taking any size first
-  int gpu = (!m.gpus.empty() && !needs_gpu(p)) ? 1 : 0;
-  return {preference(p.backend, r.backends, default_backend_order()),
-          preference(p.quantization, r.quantizations, default_quantization_order()), batch, gpu, p.id};
+  return {preference(p.backend, r.backends, default_backend_order()), asked_quant, gpu,
+          preference(p.quantization, {}, default_quantization_order()), batch, p.id};
 }
 
 std::string kept_text(const Package& p, const MachineInfo& m) {

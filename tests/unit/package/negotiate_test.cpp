@@ -78,13 +78,17 @@ TEST(Negotiate, TableOfMachinesAndRequests) {
       // Default backend order trt, onnx, safetensors; quantization fp32, bf16, fp16, int8.
       {"cpu default", {}, cpu, {"onnx-fp32", "onnx-fp32-b8", "st-bf16"}},
       {"cpu with avx512", {}, cpu512, {"onnx-fp32", "onnx-fp32-b8", "onnx-int8-avx512", "st-bf16"}},
-      {"ampere default", {}, ampere, {"trt-fp16", "onnx-fp32", "onnx-fp32-b8", "onnx-fp16-gpu", "st-bf16"}},
-      {"turing: trt cc range excludes 7.5", {}, turing, {"onnx-fp32", "onnx-fp32-b8", "onnx-fp16-gpu", "st-bf16"}},
-      {"cc above max", {}, blackwell, {"onnx-fp32", "onnx-fp32-b8", "onnx-fp16-gpu", "st-bf16"}},
+      // With a GPU, within a backend, the package that uses it comes first.
+      {"ampere default", {}, ampere, {"trt-fp16", "onnx-fp16-gpu", "onnx-fp32", "onnx-fp32-b8", "st-bf16"}},
+      {"turing: trt cc range excludes 7.5", {}, turing, {"onnx-fp16-gpu", "onnx-fp32", "onnx-fp32-b8", "st-bf16"}},
+      {"cc above max", {}, blackwell, {"onnx-fp16-gpu", "onnx-fp32", "onnx-fp32-b8", "st-bf16"}},
       {"backend order requested", {{"safetensors", "onnx"}, {}, {}}, ampere,
-       {"st-bf16", "onnx-fp32", "onnx-fp32-b8", "onnx-fp16-gpu"}},
+       {"st-bf16", "onnx-fp16-gpu", "onnx-fp32", "onnx-fp32-b8"}},
       {"quantization order requested", {{}, {"fp16", "fp32"}, {}}, ampere,
        {"trt-fp16", "onnx-fp16-gpu", "onnx-fp32", "onnx-fp32-b8"}},
+      // An explicit quantization order wins over the GPU rule.
+      {"fp32 asked first on a GPU", {{"onnx"}, {"fp32", "fp16"}, {}}, ampere,
+       {"onnx-fp32", "onnx-fp32-b8", "onnx-fp16-gpu"}},
       {"batch 8: static exact match first", {{"onnx"}, {"fp32"}, 8}, cpu, {"onnx-fp32-b8", "onnx-fp32"}},
       {"batch 64 fits only the dynamic one", {{"onnx"}, {}, 64}, ampere, {"onnx-fp32"}},
       {"batch 1 on ampere", {{}, {"fp16"}, 1}, ampere, {"trt-fp16", "onnx-fp16-gpu"}},
