@@ -209,10 +209,12 @@ def test_decision_cache_warm_path_needs_no_origin_and_stores_no_token(mc, hub):
     assert data["package"] == "onnx-fp32" and data["snapshot"] == first["snapshot"]
     assert "modelcache-packages.json" in data["files"]
     assert data["inputs"]["credential_sha256"] and data["inputs"]["gpus"] == []
+    inode = entry.stat().st_ino
     h.stop()
     again = mc.pull_json("hf://org/multi", "--package", "auto", env=e)
     assert again["path"] == first["path"] and again["package"] == "onnx-fp32"
     assert again["bytes_downloaded"] == 0
+    assert entry.stat().st_ino == inode, "a cache hit must not rewrite the decision"
     # The token never reaches the disk, in any file of the cache.
     for p in mc.home.rglob("*"):
         if p.is_file() and not p.is_symlink():
@@ -230,8 +232,15 @@ def test_decision_ttl_expiry_and_off_switch(mc, hub):
     mc.pull_json("hf://org/multi", "--package", "auto", env=e)
     [entry] = entries(mc.home / "resolution-cache")
     t1 = json.loads(entry.read_text())["created_at"]
+    inode = entry.stat().st_ino
     mc.pull_json("hf://org/multi", "--package", "auto", env=env(h))  # 24 h TTL: used, not rewritten
-    assert json.loads(entry.read_text())["created_at"] == t1
+    assert entry.stat().st_ino == inode
+    # A decision whose package lost a file is not used: negotiated and fetched again.
+    blob = Path(os.path.realpath(mc.home / "models")).glob("*/snapshots/*/onnx/model.fp32.onnx")
+    os.unlink(os.path.realpath(next(blob)))
+    out = mc.pull_json("hf://org/multi", "--package", "auto", env=env(h))
+    assert out["bytes_downloaded"] == 3 << 20 and out["package"] == "onnx-fp32"
+    assert entry.stat().st_ino != inode
     time.sleep(2.1)
     out = mc.pull_json("hf://org/multi", "--package", "auto", env=e)  # expired: negotiated again
     assert out["package"] == "onnx-fp32"
