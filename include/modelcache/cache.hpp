@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "modelcache/error.hpp"
+#include "modelcache/package.hpp"
 
 namespace modelcache {
 
@@ -66,6 +67,12 @@ struct PullOptions {
   // journals stay so that the next pull resumes, nothing more is committed or
   // published, and pull() returns kCancelled. (Prefetch::cancel uses it.)
   std::stop_token stop;
+  // Model packages (doc/PACKAGES.md): "auto" fetches only the files of the package
+  // negotiation picks with `package_request` (the decision is cached); an id fetches
+  // that package with no filter applied; empty = no package selection (every file).
+  // allow/ignore still apply on top of the package's files.
+  std::string package;
+  PackageRequest package_request;
 };
 
 struct SnapshotFile {
@@ -86,6 +93,7 @@ struct Snapshot {
   // A shared lease on the snapshot (doc/ARCHITECTURE.md, "Cache management"): while
   // any copy of this Snapshot lives, gc/rm/purge in any process leave it alone.
   std::shared_ptr<void> lease;
+  std::string package;  // the package pulled (PullOptions::package), else empty
 };
 
 struct CachedSnapshot {
@@ -123,6 +131,11 @@ class Cache {
 
   // Makes every selected file of `ref` present and verified, then returns its snapshot.
   Result<Snapshot> pull(std::string_view ref, const PullOptions& options = {});
+
+  // Which package of `ref` fits this machine and options.package_request, with every
+  // candidate and why it was kept or dropped. Fetches (and caches) only the package
+  // manifest; reads and writes no decision (pull with package "auto" does).
+  Result<PackageResolution> resolve_package(std::string_view ref, const PullOptions& options = {});
 
   // The snapshot directory when the selection is fully cached; never touches the network.
   Result<Snapshot> cached(std::string_view ref, const PullOptions& options = {});

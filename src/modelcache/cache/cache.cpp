@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cache/blob_fetcher.hpp"
+#include "cache/package_pull.hpp"
 #include "cache/selection.hpp"
 #include "core/config.hpp"
 #include "core/model_ref.hpp"
@@ -16,7 +17,6 @@
 #include "store/lease.hpp"
 #include "store/store.hpp"
 #include "util/fs.hpp"
-#include "util/glob.hpp"
 #include "util/log.hpp"
 #include "util/path_check.hpp"
 
@@ -50,7 +50,7 @@ Snapshot make_snapshot(const store::Store& store, const core::ModelRef& ref,
   s.snapshot_id = manifest.snapshot_id;
   s.revision = ref.revision;
   for (const auto& f : manifest.files) {
-    if (!util::is_selected(f.path, rules.allow, rules.ignore)) continue;
+    if (!cache::selects(rules, f.path)) continue;
     s.files.push_back(SnapshotFile{f.path, f.size, f.sha256});
     s.bytes_total += f.size;
   }
@@ -62,7 +62,7 @@ std::vector<std::string> missing_files(const store::Store& store, const store::M
                                        const cache::SelectionRules& rules) {
   std::vector<std::string> missing;
   for (const auto& f : manifest.files) {
-    if (!util::is_selected(f.path, rules.allow, rules.ignore)) continue;
+    if (!cache::selects(rules, f.path)) continue;
     if (f.sha256.empty() || !store.has_blob(f.sha256)) missing.push_back(f.path);
   }
   return missing;
@@ -126,8 +126,8 @@ struct Cache::Impl {
     if (!manifest) return std::unexpected(manifest.error());
     if (!*manifest) return fail(miss_code, what + " (snapshot " + *id + ") is not in the cache");
     bool any = false;
-    for (const auto& f : (*manifest)->files) any = any || util::is_selected(f.path, rules.allow, rules.ignore);
-    if (!any) {
+    for (const auto& f : (*manifest)->files) any = any || cache::selects(rules, f.path);
+    if (!any && rules.empty == cache::EmptySelection::kError) {
       return fail(ErrorCode::kEntryNotFound, "no file of " + what + " matches " + cache::describe_rules(rules));
     }
     auto missing = missing_files(store, **manifest, rules);
@@ -252,6 +252,22 @@ struct Cache::Impl {
     snap.seconds = std::chrono::duration<double>(Clock::now() - started).count();
     return snap;
   }
+
+  // For cache/package_pull: this pull, and the store-only answer for a snapshot the
+  // ref still names (local paths are listed on every pull, so never for them).
+  cache::PackagePullHooks package_hooks(const core::ModelRef& ref, const PullOptions& options,
+                                        bool& asked_origin) {
+    return {[this, &ref, &options, &asked_origin](const cache::SelectionRules& rules) {
+              return pull(ref, options, rules, asked_origin);
+            },
+            [this, &ref](const cache::SelectionRules& rules, const std::string& id) -> Result<Snapshot> {
+              auto local = local_snapshot_id(ref, RefUse::kFresh);
+              if (ref.kind == core::RefKind::kFile || !local || *local != id) {
+                return fail(ErrorCode::kNotCached, display(ref) + " must be resolved again");
+              }
+              return from_store(ref, rules, RefUse::kFresh, ErrorCode::kNotCached);
+            }};
+  }
 };
 
 Cache::Cache(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -289,7 +305,10 @@ Result<Snapshot> Cache::pull(std::string_view ref_text, const PullOptions& optio
   auto ref = parse_with_revision(ref_text, options);
   if (!ref) return std::unexpected(ref.error());
   bool asked_origin = false;
-  auto snap = impl_->pull(*ref, options, cache::SelectionRules{options.allow, options.ignore}, asked_origin);
+  auto snap = options.package.empty()
+                  ? impl_->pull(*ref, options, cache::SelectionRules{options.allow, options.ignore}, asked_origin)
+                  : cache::pull_package(*ref, options, impl_->config, impl_->store,
+                                        impl_->package_hooks(*ref, options, asked_origin));
   if (snap && asked_origin && impl_->config.max_size) {
     // MODELCACHE_MAX_SIZE: best effort; when another pull or gc holds the gc
     // lock, the last one to finish applies the budget.
@@ -298,6 +317,14 @@ Result<Snapshot> Cache::pull(std::string_view ref_text, const PullOptions& optio
     if (!gc) util::log(util::LogLevel::kWarn, "MODELCACHE_MAX_SIZE: {}", gc.error().message);
   }
   return snap;
+}
+
+Result<PackageResolution> Cache::resolve_package(std::string_view ref_text, const PullOptions& options) {
+  auto ref = parse_with_revision(ref_text, options);
+  if (!ref) return std::unexpected(ref.error());
+  bool asked_origin = false;
+  return cache::resolve_package(*ref, options, impl_->config, impl_->store,
+                                impl_->package_hooks(*ref, options, asked_origin));
 }
 
 Result<Snapshot> Cache::cached(std::string_view ref_text, const PullOptions& options) {

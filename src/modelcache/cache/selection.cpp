@@ -1,5 +1,6 @@
 #include "cache/selection.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "util/glob.hpp"
@@ -7,8 +8,14 @@
 
 namespace modelcache::cache {
 
+bool selects(const SelectionRules& rules, std::string_view path) {
+  if (!rules.exact.empty() && !std::binary_search(rules.exact.begin(), rules.exact.end(), path)) return false;
+  return util::is_selected(path, rules.allow, rules.ignore);
+}
+
 std::string describe_rules(const SelectionRules& rules) {
   std::string out;
+  if (!rules.exact.empty()) out = "the package's " + std::to_string(rules.exact.size()) + " file(s)";
   for (const auto& a : rules.allow) out += (out.empty() ? "" : " ") + std::string("--allow '") + a + "'";
   for (const auto& i : rules.ignore) out += (out.empty() ? "" : " ") + std::string("--ignore '") + i + "'";
   return out.empty() ? "(no filter)" : out;
@@ -20,7 +27,7 @@ Result<std::vector<std::size_t>> select_files(const std::vector<source::RemoteFi
   std::set<std::string> paths;
   for (std::size_t i = 0; i < files.size(); ++i) {
     const auto& path = files[i].path;
-    if (!util::is_selected(path, rules.allow, rules.ignore)) continue;
+    if (!selects(rules, path)) continue;
     if (auto ok = util::validate_origin_path(path); !ok) return std::unexpected(ok.error());
     if (!paths.insert(path).second) {
       return fail(ErrorCode::kProtocol, "origin lists '" + path + "' twice in " + std::string(ref));
@@ -36,7 +43,7 @@ Result<std::vector<std::size_t>> select_files(const std::vector<source::RemoteFi
       }
     }
   }
-  if (selected.empty()) {
+  if (selected.empty() && rules.empty == EmptySelection::kError) {
     return fail(ErrorCode::kEntryNotFound,
                 "no file of " + std::string(ref) + " (" + std::to_string(files.size()) +
                     " files) matches " + describe_rules(rules));

@@ -21,6 +21,7 @@ void add_ls(CLI::App& app);
 void add_verify(CLI::App& app);
 void add_prefetch(CLI::App& app);
 void add_lock(CLI::App& app);
+void add_resolve(CLI::App& app);
 // Cache management (cli/manage.hpp).
 void add_du(CLI::App& app);
 void add_rm(CLI::App& app);

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   modelcache::cli::add_verify(app);
   modelcache::cli::add_prefetch(app);
   modelcache::cli::add_lock(app);
+  modelcache::cli::add_resolve(app);
   modelcache::cli::add_du(app);
   modelcache::cli::add_rm(app);
   modelcache::cli::add_gc(app);

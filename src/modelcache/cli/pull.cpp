@@ -1,4 +1,5 @@
 // modelcache pull REF [--revision R] [--allow G]... [--ignore G]... [--token T] [--secret NAME]
+//                     [--package auto|ID [--backend B]... [--quantization Q]... [--batch-size N]]
 //                     [--offline] [--json] [--quiet]
 // Last line of stdout: the snapshot directory. With --json: one JSON object.
 #include <nlohmann/json.hpp>
@@ -7,9 +8,8 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/package_flags.hpp"
 #include "cli/progress_bar.hpp"
-#include "core/model_ref.hpp"
-#include "core/secrets.hpp"
 #include "modelcache/cache.hpp"
 
 namespace modelcache::cli {
@@ -23,6 +23,8 @@ struct PullArgs {
   std::vector<std::string> ignore;
   std::string token;
   std::string secret;
+  std::string package;
+  PackageFlags package_flags;
   bool offline = false;
   bool json = false;
   bool quiet = false;
@@ -34,7 +36,8 @@ nlohmann::json to_json(const Snapshot& s) {
   return {{"path", s.path.string()},   {"model", s.model},
           {"snapshot", s.snapshot_id}, {"revision", s.revision},
           {"files", files},            {"bytes_total", s.bytes_total},
-          {"bytes_downloaded", s.bytes_downloaded}, {"seconds", s.seconds}};
+          {"bytes_downloaded", s.bytes_downloaded}, {"seconds", s.seconds},
+          {"package", s.package}};
 }
 
 int run_pull(const PullArgs& args) {
@@ -44,18 +47,14 @@ int run_pull(const PullArgs& args) {
   options.revision = args.revision;
   options.allow = args.allow;
   options.ignore = args.ignore;
-  if (!args.token.empty()) options.token = args.token;
-  if (!args.secret.empty()) {
-    auto value = core::resolve_secret(args.secret);
-    if (!value) return report_error(value.error());
-    // A Hub ref takes the secret as its token (unless --token is given too);
-    // other origins read the secret's own format (source::ListOptions::secret).
-    auto ref = core::parse_ref(args.ref);
-    if (ref && ref->kind == core::RefKind::kHuggingFace) {
-      if (!options.token) options.token = std::move(*value);
-    } else {
-      options.secret = std::move(*value);
-    }
+  if (auto s = apply_credentials(args.ref, args.token, args.secret, options); !s) return report_error(s.error());
+  options.package = args.package;
+  options.package_request = to_request(args.package_flags);
+  bool filters = !args.package_flags.backends.empty() || !args.package_flags.quantizations.empty() ||
+                 args.package_flags.batch_size;
+  if (filters && args.package != "auto") {
+    return report_error(Error{ErrorCode::kInvalidArgument,
+                              "--backend, --quantization and --batch-size need --package auto"});
   }
   if (args.offline) options.network = NetworkMode::kOffline;
   auto bar = std::make_unique<ProgressBar>(args.quiet || args.json ? ProgressBar::Mode::kOff
@@ -86,6 +85,10 @@ void add_pull(CLI::App& app) {
   cmd->add_option("--secret", args->secret,
                   "name of a secret holding the origin's credential (MODELCACHE_SECRET_<NAME>, "
                   "TRUSS_SECRET_<name>, or MODELCACHE_SECRETS_DIR/<name>)");
+  cmd->add_option("--package", args->package,
+                  "auto: only the files of the package that fits this machine (doc/PACKAGES.md); "
+                  "ID: that package");
+  add_package_filter_flags(*cmd, args->package_flags);
   cmd->add_flag("--offline", args->offline, "never use the network; fail naming what is missing");
   cmd->add_flag("--json", args->json, "print one JSON object instead of the path");
   cmd->add_flag("-q,--quiet", args->quiet, "no progress bar");

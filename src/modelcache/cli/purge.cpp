@@ -3,6 +3,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/manage.hpp"
+#include "core/config.hpp"
+#include "package/decision_cache.hpp"
 
 namespace modelcache::cli {
 
@@ -15,7 +17,8 @@ void add_purge(CLI::App& app) {
   auto* m = cmd->add_flag("--models", args->models, "every snapshot and blob");
   auto* r =
       cmd->add_flag("--resolution", args->resolution,
-                    "resolution-cache/ (cached ref resolutions): the next pull resolves again");
+                    "package decisions (resolution-cache/, or MODELCACHE_RESOLUTION_CACHE_DIR): "
+                    "the next pull --package auto negotiates again");
   auto* a = cmd->add_flag("--all", args->all, "both, and every partial download nobody holds");
   m->excludes(r)->excludes(a);
   r->excludes(a);
@@ -38,6 +41,22 @@ void add_purge(CLI::App& app) {
     if (!report) {
       exit_status() = report_error(report.error());
       return;
+    }
+    if (what != store::PurgeWhat::kModels) {
+      // A moved decision cache: its entries only (the folder may hold other files).
+      auto config = core::Config::from_env();
+      if (!config) {
+        exit_status() = report_error(config.error());
+        return;
+      }
+      if (!config->packages.resolution_cache_dir.empty()) {
+        auto removed = package::purge_decisions(config->packages.resolution_cache_dir);
+        if (!removed) {
+          exit_status() = report_error(removed.error());
+          return;
+        }
+        report->dirs_removed += *removed > 0 ? 1 : 0;
+      }
     }
     print_report("purge", *report, args->json);
     if (!report->skipped.empty()) exit_status() = 1;

@@ -118,7 +118,8 @@ Result<Config> Config::from_env(const fs::path& root_override) {
                  read_int("MODELCACHE_MAX_ATTEMPTS", t.max_attempts, 1, 100),
                  read_int("MODELCACHE_BACKOFF_MS", t.backoff_base, 0, 600000),
                  read_int("MODELCACHE_STALL_TIMEOUT", t.stall_timeout, 1, 3600),
-                 read_int("MODELCACHE_LIST_PAGE_SIZE", c.list_page_size, 1, 5000)}) {
+                 read_int("MODELCACHE_LIST_PAGE_SIZE", c.list_page_size, 1, 5000),
+                 read_int("MODELCACHE_RESOLUTION_TTL", c.packages.resolution_ttl, 0, 10LL * 365 * 86400)}) {
     if (!s) return std::unexpected(s.error());
   }
   if (auto v = util::env("MODELCACHE_MIN_SEGMENT")) {
@@ -135,6 +136,21 @@ Result<Config> Config::from_env(const fs::path& root_override) {
       return fail(ErrorCode::kInvalidArgument, "MODELCACHE_MAX_SIZE='" + *v + "' is not a size (e.g. 500MiB, 10GiB)");
     }
   }
+  auto& pk = c.packages;
+  if (auto v = util::env("MODELCACHE_RESOLUTION_CACHE")) {
+    std::string m = util::to_lower(*v);
+    if (m == "off" || m == "0" || m == "false" || m == "no") pk.mode = ResolutionCacheMode::kOff;
+    else if (!(m == "on" || m == "1" || m == "true" || m == "yes")) {
+      return fail(ErrorCode::kInvalidArgument, "MODELCACHE_RESOLUTION_CACHE='" + *v + "' must be on or off");
+    }
+  }
+  if (auto v = util::env("MODELCACHE_RESOLUTION_CACHE_DIR"); v && !v->empty()) {
+    std::error_code ec;
+    pk.resolution_cache_dir = fs::absolute(*v, ec).lexically_normal();
+    if (ec) return fail(ErrorCode::kInvalidArgument, "bad MODELCACHE_RESOLUTION_CACHE_DIR " + *v);
+  }
+  pk.fake_gpu = util::env("MODELCACHE_FAKE_GPU");
+  pk.fake_cpu_features = util::env("MODELCACHE_FAKE_CPU_FEATURES");
   if (auto v = util::env("SSL_CERT_FILE")) t.ca_bundle = *v;
   else if (auto v2 = util::env("CURL_CA_BUNDLE")) t.ca_bundle = *v2;
   return c;

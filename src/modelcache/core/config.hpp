@@ -24,6 +24,18 @@ struct TransferSettings {
   std::string ca_bundle;             // SSL_CERT_FILE / CURL_CA_BUNDLE
 };
 
+// Package negotiation decisions (doc/PACKAGES.md, "Decision cache").
+enum class ResolutionCacheMode { kOn, kOff };
+struct PackageSettings {
+  std::chrono::seconds resolution_ttl{86400};       // MODELCACHE_RESOLUTION_TTL (seconds)
+  ResolutionCacheMode mode = ResolutionCacheMode::kOn;  // MODELCACHE_RESOLUTION_CACHE=off
+  std::filesystem::path resolution_cache_dir;  // MODELCACHE_RESOLUTION_CACHE_DIR; empty = $ROOT/resolution-cache
+  // Testing knobs that replace the machine probe: "none" or "8.6[,7.5]";
+  // "none" or "avx2,fma". MODELCACHE_FAKE_GPU, MODELCACHE_FAKE_CPU_FEATURES.
+  std::optional<std::string> fake_gpu;
+  std::optional<std::string> fake_cpu_features;
+};
+
 struct Config {
   std::filesystem::path root;
   std::string hf_endpoint = "https://huggingface.co";  // HF_ENDPOINT, no trailing '/'
@@ -41,6 +53,7 @@ struct Config {
   // MODELCACHE_MAX_SIZE ("10GiB"): after each pull that went to the origin, gc
   // removes least-recently-used snapshots until the blobs fit. Unset: no budget.
   std::optional<std::uint64_t> max_size;
+  PackageSettings packages;
 
   static Result<Config> from_env(const std::filesystem::path& root_override = {});
 };

@@ -331,7 +331,7 @@ Result<ManageReport> purge(const Store& store, PurgeWhat what, Wait wait) {
   }
   if (what == PurgeWhat::kResolution || what == PurgeWhat::kAll) {
     // Decisions are a cache of a cache: removing them only costs a re-resolve.
-    fs::path dir = store.layout().root() / "resolution-cache";
+    fs::path dir = store.layout().resolution_cache_dir();
     if (util::exists(dir)) {
       if (auto s = util::remove_tree(dir); !s) return std::unexpected(s.error());
       ++report.dirs_removed;

@@ -7,6 +7,7 @@
 //   $ROOT/tmp/<key>.part, $ROOT/tmp/<key>.journal
 //   $ROOT/locks/blobs/<key>.lock, $ROOT/locks/models/<folder>.lock
 //   $ROOT/locks/leases/<folder>/<id>.lease, $ROOT/locks/gc.lock   (store/lease.hpp, store/gc.hpp)
+//   $ROOT/resolution-cache/<64 hex>.json          package decisions (package/decision_cache.hpp)
 #pragma once
 
 #include <filesystem>
@@ -61,6 +62,9 @@ class Layout {
   // Shared by pulls from their first blob check until their snapshot is leased;
   // exclusive while gc/prune/rm/purge remove anything.
   fs::path gc_lock() const { return root_ / "locks" / "gc.lock"; }
+  // Package negotiation decisions (package/decision_cache.hpp), unless
+  // MODELCACHE_RESOLUTION_CACHE_DIR moves them.
+  fs::path resolution_cache_dir() const { return root_ / "resolution-cache"; }
 
  private:
   fs::path root_;
