@@ -75,7 +75,7 @@ void confine_beneath(const fs::path& root) {
   g_roots.push_back(std::move(normal));
 }
 
-void share_with_group(gid_t gid) {
+void share_with_group(std::optional<gid_t> gid) {
   std::lock_guard lock(g_mutex);
   g_group = gid;
 }

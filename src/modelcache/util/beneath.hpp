@@ -30,7 +30,7 @@ void confine_beneath(const fs::path& root);
 // Group-shared mode (MODELCACHE_SHARED_GROUP): directories are created 02770
 // and group-owned through setgid; a file's group gets its owner's bits (0644 ->
 // 0664, 0444 stays 0444), so every member can open another's locks and parts.
-void share_with_group(gid_t gid);
+void share_with_group(std::optional<gid_t> gid);  // nullopt: private again
 std::optional<gid_t> shared_group();
 unsigned dir_mode();
 unsigned file_mode(unsigned owner_mode);
