@@ -170,9 +170,24 @@ Error open_error(std::string_view what, const fs::path& path, int err) {
 Result<UniqueFd> open_beneath(const fs::path& path, int flags, unsigned mode, MissingDirs missing) {
   auto parent = open_parent(path, missing);
   if (!parent) return std::unexpected(parent.error());
-  UniqueFd fd(::openat(parent->fd.get(), parent->leaf.c_str(), flags | O_NOFOLLOW | O_CLOEXEC,
-                       file_mode(mode)));
+  // O_TRUNC only once we know what we opened (below).
+  UniqueFd fd(::openat(parent->fd.get(), parent->leaf.c_str(),
+                       (flags & ~O_TRUNC) | O_NOFOLLOW | O_CLOEXEC, file_mode(mode)));
   if (!fd) return std::unexpected(open_error("open", path, errno));
+  if (flags & (O_WRONLY | O_RDWR)) {
+    // A hard link planted under our name (to a file its planter may not write,
+    // where fs.protected_hardlinks is off) must not be truncated or written.
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return std::unexpected(errno_error("stat", path, errno));
+    if (!S_ISREG(st.st_mode) || st.st_nlink > 1) {
+      return fail(ErrorCode::kIo, "refusing to write " + path.string() +
+                                      ": not a plain file of the cache (a link or special file was "
+                                      "planted there): remove it");
+    }
+    if ((flags & O_TRUNC) && ::ftruncate(fd.get(), 0) != 0) {
+      return std::unexpected(errno_error("truncate", path, errno));
+    }
+  }
   if (flags & O_CREAT) apply_file_mode(fd.get(), mode);
   return fd;
 }

@@ -62,6 +62,17 @@ TEST(Beneath, PlantedLeafLinkIsNeverOpenedForWriting) {
   p.expect_outside_untouched();
 }
 
+TEST(Beneath, PlantedHardLinkIsNeitherTruncatedNorWritten) {
+  Planted p;
+  fs::path part = p.root / "tmp" / "k.part";
+  fs::create_hard_link(p.victim, part);
+  auto fd = open_beneath(part, O_RDWR | O_CREAT | O_TRUNC);
+  ASSERT_FALSE(fd);
+  EXPECT_NE(fd.error().message.find("refusing to write " + part.string()), std::string::npos)
+      << fd.error().message;
+  p.expect_outside_untouched();
+}
+
 TEST(Beneath, PlantedDirectoryLinkIsNeverWalkedThrough) {
   Planted p;
   fs::path link = p.root / "models";
