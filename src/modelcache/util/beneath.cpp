@@ -44,14 +44,19 @@ bool is_symlink_at(int dir, const std::string& name) {
 // dir_mode()) when missing and asked to.
 Result<UniqueFd> open_dir_at(int dir, const std::string& name, const fs::path& full,
                              MissingDirs missing) {
+  bool created = false;
   for (int attempt = 0;; ++attempt) {
     UniqueFd fd(::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (fd) return fd;
+    if (fd) {
+      // The umask strips group bits that shared mode needs. fchmod on the
+      // descriptor: by name it could follow a link swapped in since mkdirat.
+      if (created && shared_group()) ::fchmod(fd.get(), dir_mode());
+      return fd;
+    }
     int err = errno;
     if (err == ENOENT && missing == MissingDirs::kCreate && attempt < 3) {
       if (::mkdirat(dir, name.c_str(), dir_mode()) == 0) {
-        // The umask strips group bits that shared mode needs.
-        if (g_group) ::fchmodat(dir, name.c_str(), dir_mode(), 0);
+        created = true;
       } else if (errno != EEXIST) {
         return std::unexpected(errno_error("create directory", full, errno));
       }

@@ -1,7 +1,5 @@
 #include "util/fs.hpp"
 
-#include "util/beneath.hpp"
-
 #include <algorithm>
 
 #include <dirent.h>
@@ -15,6 +13,8 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+
+#include "util/beneath.hpp"
 
 namespace modelcache::util {
 
