@@ -94,6 +94,11 @@ def test_world_writable_root_needs_the_sticky_bit(world):
     os.chown(mc.home / "tmp", NOBODY, NOBODY)
     one_line_error(mc.run("pull", ref), str(mc.home / "tmp"), "owned by uid 65534")
     os.rmdir(mc.home / "tmp")
+    # So is a VERSION file another user created first (here: nobody's FIFO would hang a reader).
+    os.mkfifo(mc.home / "VERSION")
+    os.chown(mc.home / "VERSION", NOBODY, NOBODY)
+    one_line_error(mc.run("pull", ref, timeout=20), str(mc.home / "VERSION"), "remove it")
+    os.unlink(mc.home / "VERSION")
     out = mc.pull_json(ref)
     assert sha256_file(Path(out["path"]) / "config.json") == sha256_file(world / "src" / "config.json")
     assert_cache_valid(mc.home)

@@ -87,6 +87,30 @@ Result<util::UniqueFd> open_checked(int parent, const fs::path& dir, const std::
   return fd;
 }
 
+// VERSION's text, or nullopt when there is none. Read without following a link
+// or blocking on a FIFO, and only from a file we (or, shared, the group) wrote:
+// in a sticky world-writable root another user could create the name first.
+Result<std::optional<std::string>> read_version(int root, const fs::path& path,
+                                                const RootPolicy& policy) {
+  util::UniqueFd fd(::openat(root, "VERSION", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return std::unexpected(util::open_error("open", path, errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return std::unexpected(util::errno_error("stat", path, errno));
+  const bool trusted = st.st_uid == ::geteuid() || (policy.group && st.st_gid == *policy.group) ||
+                       policy.foreign == ForeignRoot::kAllow;
+  if (!S_ISREG(st.st_mode) || st.st_size > 64 || !trusted) {
+    return fail(ErrorCode::kInvalidArgument,
+                path.string() + " is not a small file of yours (planted?): remove it or use another MODELCACHE_HOME");
+  }
+  char buf[65] = {};
+  ssize_t n = ::read(fd.get(), buf, 64);
+  if (n < 0) return std::unexpected(util::errno_error("read", path, errno));
+  return std::optional<std::string>(std::string(buf, static_cast<std::size_t>(n)));
+}
+
 // A read-only copy of `fd`'s content that we own, next to `part_file`.
 Result<fs::path> copy_to_own_file(int fd, const fs::path& part_file) {
   fs::path copy = part_file;
@@ -126,20 +150,20 @@ Result<Store> Store::open(const fs::path& root, const RootPolicy& policy) {
     if (!fd) return std::unexpected(fd.error());
   }
   util::confine_beneath(root);
-  if (util::exists(l.version_file())) {
-    auto text = util::read_file(l.version_file());
-    if (!text) return std::unexpected(text.error());
-    auto v = util::parse_int(*text);
+  auto text = read_version(root_fd->get(), l.version_file(), policy);
+  if (!text) return std::unexpected(text.error());
+  if (*text) {
+    auto v = util::parse_int(**text);
     if (!v || *v != kFormatVersion) {
       return fail(ErrorCode::kIo, "cache at " + root.string() + " has on-disk format '" +
-                                      std::string(util::trim(*text)) + "', this build reads format " +
+                                      std::string(util::trim(**text)) + "', this build reads format " +
                                       std::to_string(kFormatVersion) + "; use another MODELCACHE_HOME");
     }
   }
   for (const fs::path& dir : {l.blobs_dir(), root / "locks" / "blobs", root / "locks" / "models"}) {
     if (auto s = util::make_dirs(dir); !s) return std::unexpected(s.error());
   }
-  if (!util::exists(l.version_file())) {
+  if (!*text) {
     if (auto s = util::write_file_atomic(l.version_file(), std::to_string(kFormatVersion) + "\n"); !s) {
       return std::unexpected(s.error());
     }
