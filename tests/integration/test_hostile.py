@@ -19,7 +19,7 @@ from conftest import Modelcache, assert_cache_valid, sha256_file, write_random
 NOBODY = 65534
 GROUP = "users"
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as two users")
+# These tests run as root (like CI) so that they can act as a second user, nobody.
 
 
 @pytest.fixture
