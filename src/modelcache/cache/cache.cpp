@@ -278,7 +278,7 @@ Cache::~Cache() = default;
 Result<Cache> Cache::open(const CacheOptions& options) {
   auto config = core::Config::from_env(options.root);
   if (!config) return std::unexpected(config.error());
-  auto store = store::Store::open(config->root);
+  auto store = store::Store::open(config->root, store::root_policy(*config));
   if (!store) return std::unexpected(store.error());
   return Cache(std::make_unique<Impl>(Impl{std::move(*config), std::move(*store)}));
 }

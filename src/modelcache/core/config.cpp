@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -151,6 +152,16 @@ Result<Config> Config::from_env(const fs::path& root_override) {
   }
   pk.fake_gpu = util::env("MODELCACHE_FAKE_GPU");
   pk.fake_cpu_features = util::env("MODELCACHE_FAKE_CPU_FEATURES");
+  if (auto v = util::env("MODELCACHE_SHARED_GROUP")) {
+    auto gid = util::parse_int(*v);
+    if (const group* gr = gid ? nullptr : ::getgrnam(v->c_str())) gid = gr->gr_gid;
+    if (!gid || *gid < 0) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "MODELCACHE_SHARED_GROUP='" + *v + "' is not a group on this machine; use a name or gid from /etc/group");
+    }
+    c.shared_group = static_cast<unsigned>(*gid);
+  }
+  c.allow_shared_root = truthy("MODELCACHE_ALLOW_SHARED_ROOT");
   if (auto v = util::env("SSL_CERT_FILE")) t.ca_bundle = *v;
   else if (auto v2 = util::env("CURL_CA_BUNDLE")) t.ca_bundle = *v2;
   return c;

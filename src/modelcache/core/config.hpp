@@ -54,6 +54,13 @@ struct Config {
   // removes least-recently-used snapshots until the blobs fit. Unset: no budget.
   std::optional<std::uint64_t> max_size;
   PackageSettings packages;
+  // MODELCACHE_SHARED_GROUP (group name or gid): a cache shared by that group's
+  // members (02770 directories, group-writable locks and parts). A root owned by
+  // another member is then accepted.
+  std::optional<unsigned> shared_group;
+  // MODELCACHE_ALLOW_SHARED_ROOT=1: accept a root owned by another user or
+  // writable by others (unsafe: they can plant files the cache trusts).
+  bool allow_shared_root = false;
 
   static Result<Config> from_env(const std::filesystem::path& root_override = {});
 };

@@ -7,17 +7,19 @@
 
 #include <cerrno>
 
+#include "util/beneath.hpp"
+
 namespace modelcache::store {
 
 namespace {
 
 Result<util::UniqueFd> open_lease(const fs::path& path) {
   for (int attempt = 0;; ++attempt) {
-    util::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+    // Walks from the root without following a planted symlink (util/beneath.hpp).
+    auto fd = util::open_beneath(path, O_RDWR | O_CREAT, 0644);
     if (fd) return fd;
     // The lease directory is created on first use only, so a warm pull does not write.
-    if (errno != ENOENT || attempt > 3)
-      return std::unexpected(util::errno_error("open lease", path, errno));
+    if (util::exists(path.parent_path()) || attempt > 3) return fd;
     if (auto s = util::make_dirs(path.parent_path()); !s) return std::unexpected(s.error());
   }
 }
@@ -70,7 +72,7 @@ Result<std::optional<Lease>> Lease::try_exclusive(const Layout& layout, std::str
   }
 }
 
-void Lease::remove_file() { ::unlink(path_.c_str()); }
+void Lease::remove_file() { (void)util::remove_file(path_); }
 
 std::int64_t last_used_ns(const Layout& layout, std::string_view folder, std::string_view id) {
   struct stat st {};

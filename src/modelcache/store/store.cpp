@@ -11,6 +11,7 @@
 
 #include "store/file_hash.hpp"
 #include "util/atomic_file.hpp"
+#include "util/beneath.hpp"
 #include "util/hasher.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -19,41 +20,133 @@ namespace modelcache::store {
 
 namespace {
 
-// Replaces (or creates) `link` as a symlink to `target`, atomically.
+// Replaces (or creates) `link` as a symlink to `target`, atomically; neither
+// name is reached through a planted symlink (util/beneath.hpp).
 Status link_atomically(const fs::path& target, const fs::path& link) {
   fs::path tmp = link;
   tmp += ".tmp." + util::unique_suffix();
-  if (::symlink(target.c_str(), tmp.c_str()) != 0) {
-    return std::unexpected(util::errno_error("create link", tmp, errno));
-  }
+  if (auto s = util::make_symlink(target, tmp); !s) return s;
   if (auto s = util::rename_path(tmp, link); !s) {
-    ::unlink(tmp.c_str());
+    (void)util::remove_file(tmp);
     return s;
   }
   return {};
 }
 
+// Opens (creating when missing) one directory of the cache and applies the
+// ownership rule to it: one fstat. `name` empty: the root itself, which may be
+// reached through links the user chose; below it nothing is followed.
+Result<util::UniqueFd> open_checked(int parent, const fs::path& dir, const std::string& name,
+                                    const RootPolicy& policy) {
+  const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (name.empty() ? 0 : O_NOFOLLOW);
+  const char* at = name.empty() ? dir.c_str() : name.c_str();
+  util::UniqueFd fd(::openat(parent, at, flags));
+  if (!fd && errno == ENOENT) {
+    bool created = false;
+    if (name.empty()) {
+      if (auto s = util::make_dirs(dir); !s) return std::unexpected(s.error());
+      created = true;
+    } else if (::mkdirat(parent, at, util::dir_mode()) == 0) {
+      created = true;
+    } else if (errno != EEXIST) {
+      return std::unexpected(util::errno_error("create directory", dir, errno));
+    }
+    fd = util::UniqueFd(::openat(parent, at, flags));
+    // A directory we just made: give it the shared group and mode despite the umask.
+    if (fd && created && policy.group) {
+      if (::fchown(fd.get(), static_cast<uid_t>(-1), *policy.group) != 0 ||
+          ::fchmod(fd.get(), util::dir_mode()) != 0) {
+        return std::unexpected(util::errno_error("give the shared group to", dir, errno));
+      }
+    }
+  }
+  if (!fd) return std::unexpected(util::open_error("open directory", dir, errno));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return std::unexpected(util::errno_error("stat", dir, errno));
+  DirOwner owner{st.st_uid, st.st_gid, static_cast<unsigned>(st.st_mode & 07777)};
+  const uid_t me = ::geteuid();
+  bool private_group = (owner.mode & S_IWGRP) && is_private_group(owner.gid, me);
+  if (auto s = check_dir_owner(dir, owner, me, private_group, policy); !s) return std::unexpected(s.error());
+  return fd;
+}
+
+// VERSION's text, or nullopt when there is none. Read without following a link
+// or blocking on a FIFO, and only from a file we (or, shared, the group) wrote:
+// in a sticky world-writable root another user could create the name first.
+Result<std::optional<std::string>> read_version(int root, const fs::path& path,
+                                                const RootPolicy& policy) {
+  util::UniqueFd fd(::openat(root, "VERSION", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return std::unexpected(util::open_error("open", path, errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return std::unexpected(util::errno_error("stat", path, errno));
+  const bool trusted = st.st_uid == ::geteuid() || (policy.group && st.st_gid == *policy.group) ||
+                       policy.foreign == ForeignRoot::kAllow;
+  if (!S_ISREG(st.st_mode) || st.st_size > 64 || !trusted) {
+    return fail(ErrorCode::kInvalidArgument,
+                path.string() + " is not a small file of yours (planted?): remove it or use another MODELCACHE_HOME");
+  }
+  char buf[65] = {};
+  ssize_t n = ::read(fd.get(), buf, 64);
+  if (n < 0) return std::unexpected(util::errno_error("read", path, errno));
+  return std::optional<std::string>(std::string(buf, static_cast<std::size_t>(n)));
+}
+
+// A read-only copy of `fd`'s content that we own, next to `part_file`.
+Result<fs::path> copy_to_own_file(int fd, const fs::path& part_file) {
+  fs::path copy = part_file;
+  copy += ".own." + util::unique_suffix();
+  auto out = util::open_beneath(copy, O_WRONLY | O_CREAT | O_EXCL, 0444);
+  if (!out) return std::unexpected(out.error());
+  loff_t in_off = 0;
+  for (;;) {
+    ssize_t n = ::copy_file_range(fd, &in_off, out->get(), nullptr, 1 << 30, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Error e = util::errno_error("copy", part_file, errno);
+      (void)util::remove_file(copy);
+      return std::unexpected(std::move(e));
+    }
+    if (n == 0) break;
+  }
+  if (auto s = util::fsync_fd(out->get(), copy); !s) {
+    (void)util::remove_file(copy);
+    return std::unexpected(s.error());
+  }
+  return copy;
+}
+
 }  // namespace
 
-Result<Store> Store::open(const fs::path& root) {
+Result<Store> Store::open(const fs::path& root, const RootPolicy& policy) {
   Store store(root);
   const Layout& l = store.layout_;
-  if (auto s = util::make_dirs(root); !s) return std::unexpected(s.error());
-  if (util::exists(l.version_file())) {
-    auto text = util::read_file(l.version_file());
-    if (!text) return std::unexpected(text.error());
-    auto v = util::parse_int(*text);
+  if (policy.group) util::share_with_group(*policy.group);
+  // The root and its four top directories are checked before anything is written
+  // into them: a refused cache is left exactly as it was.
+  auto root_fd = open_checked(AT_FDCWD, root, "", policy);
+  if (!root_fd) return std::unexpected(root_fd.error());
+  for (const char* name : {"blobs", "models", "tmp", "locks"}) {
+    auto fd = open_checked(root_fd->get(), root / name, name, policy);
+    if (!fd) return std::unexpected(fd.error());
+  }
+  util::confine_beneath(root);
+  auto text = read_version(root_fd->get(), l.version_file(), policy);
+  if (!text) return std::unexpected(text.error());
+  if (*text) {
+    auto v = util::parse_int(**text);
     if (!v || *v != kFormatVersion) {
       return fail(ErrorCode::kIo, "cache at " + root.string() + " has on-disk format '" +
-                                      std::string(util::trim(*text)) + "', this build reads format " +
+                                      std::string(util::trim(**text)) + "', this build reads format " +
                                       std::to_string(kFormatVersion) + "; use another MODELCACHE_HOME");
     }
   }
-  for (const fs::path& dir : {l.blobs_dir(), l.models_dir(), l.tmp_dir(), root / "locks" / "blobs",
-                              root / "locks" / "models"}) {
+  for (const fs::path& dir : {l.blobs_dir(), root / "locks" / "blobs", root / "locks" / "models"}) {
     if (auto s = util::make_dirs(dir); !s) return std::unexpected(s.error());
   }
-  if (!util::exists(l.version_file())) {
+  if (!*text) {
     if (auto s = util::write_file_atomic(l.version_file(), std::to_string(kFormatVersion) + "\n"); !s) {
       return std::unexpected(s.error());
     }
@@ -70,10 +163,24 @@ Status Store::commit_blob(const fs::path& part_file, std::string_view sha256) {
   fs::path dest = layout_.blob(sha256);
   if (has_blob(sha256)) return util::remove_file(part_file);
   if (auto s = util::make_dirs(dest.parent_path()); !s) return s;
-  if (::chmod(part_file.c_str(), 0444) != 0) {
+  // fchmod on a descriptor opened with O_NOFOLLOW: chmod(path) would follow a
+  // symlink planted in tmp/ and change a file outside the cache.
+  auto fd = util::open_beneath(part_file, O_RDONLY);
+  if (!fd) return std::unexpected(fd.error());
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return std::unexpected(util::errno_error("stat", part_file, errno));
+  fs::path from = part_file;
+  if (st.st_uid != ::geteuid()) {
+    // Group-shared mode: another member started this download and we resumed
+    // it. Only its owner may make it read-only, so the blob is our own copy.
+    auto copy = copy_to_own_file(fd->get(), part_file);
+    if (!copy) return std::unexpected(copy.error());
+    (void)util::remove_file(part_file);
+    from = *copy;
+  } else if (::fchmod(fd->get(), 0444) != 0) {
     return std::unexpected(util::errno_error("chmod", part_file, errno));
   }
-  if (auto s = util::rename_path(part_file, dest); !s) return s;
+  if (auto s = util::rename_path(from, dest); !s) return s;
   return util::fsync_dir(dest.parent_path());
 }
 

@@ -13,6 +13,7 @@
 #include "modelcache/error.hpp"
 #include "store/layout.hpp"
 #include "store/manifest.hpp"
+#include "store/root_check.hpp"
 #include "util/lock_file.hpp"
 
 namespace modelcache::store {
@@ -47,7 +48,10 @@ struct VerifyIssue {
 class Store {
  public:
   // Creates the layout if needed; refuses a root whose VERSION is from another format.
-  static Result<Store> open(const fs::path& root);
+  // Refuses a root (or blobs/ models/ tmp/ locks/) that another user owns or
+  // could plant files in, unless `policy` allows it (store/root_check.hpp); then
+  // confines every write below the root (util/beneath.hpp).
+  static Result<Store> open(const fs::path& root, const RootPolicy& policy = {});
 
   const Layout& layout() const { return layout_; }
 

@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "net/http_client.hpp"
+#include "util/beneath.hpp"
 #include "util/hasher.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -92,8 +93,11 @@ Status FileJob::open(StartMode mode) {
   RangeSet trusted;
   if (mode == StartMode::kResume) trusted = resumable_ranges();
   int flags = O_RDWR | O_CREAT | O_CLOEXEC | (trusted.empty() ? O_TRUNC : 0);
-  fd_ = util::UniqueFd(::open(r.part_path.c_str(), flags, 0644));
-  if (!fd_) return std::unexpected(util::errno_error("open", r.part_path, errno));
+  // Never through a symlink planted in tmp/; group-writable in shared mode so
+  // another member can resume it (util/beneath.hpp).
+  auto part = util::open_beneath(r.part_path, flags, 0644);
+  if (!part) return std::unexpected(part.error());
+  fd_ = std::move(*part);
   if (trusted.empty() && known) {
     if (auto st = preallocate(fd_.get(), r.size, r.part_path); !st) {
       // A failed fallocate may keep what it did allocate: give the space back.

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <string_view>
 
+#include "util/beneath.hpp"
+
 namespace modelcache::transfer {
 
 namespace {
@@ -81,9 +83,10 @@ Result<Journal> Journal::create(const std::filesystem::path& path, const Journal
   std::string text = header_line(header);
   for (const ByteRange& r : ranges.ranges()) text += record_line(r);
   {
-    util::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd) return std::unexpected(util::errno_error("create journal", tmp, errno));
-    if (auto st = util::write_all(fd.get(), text.data(), text.size(), tmp); !st) {
+    // Never through a symlink planted in tmp/ (util/beneath.hpp).
+    auto fd = util::open_beneath(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (!fd) return std::unexpected(fd.error());
+    if (auto st = util::write_all(fd->get(), text.data(), text.size(), tmp); !st) {
       (void)util::remove_file(tmp);
       return std::unexpected(st.error());
     }
@@ -92,9 +95,9 @@ Result<Journal> Journal::create(const std::filesystem::path& path, const Journal
     (void)util::remove_file(tmp);
     return std::unexpected(st.error());
   }
-  util::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
-  if (!fd) return std::unexpected(util::errno_error("open journal", path, errno));
-  return Journal(path, std::move(fd));
+  auto fd = util::open_beneath(path, O_WRONLY | O_APPEND);
+  if (!fd) return std::unexpected(fd.error());
+  return Journal(path, std::move(*fd));
 }
 
 Status Journal::append(ByteRange range) {

@@ -9,6 +9,7 @@
 
 #include "transfer/hash_follower.hpp"
 #include "transfer/response_check.hpp"
+#include "util/beneath.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
@@ -71,8 +72,10 @@ Result<FetchResult> local_copy(const FetchRequest& r,
     return std::unexpected(std::move(e));
   }
   if (auto st = util::make_dirs(r.part_path.parent_path()); !st) return std::unexpected(st.error());
-  util::UniqueFd out(::open(r.part_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!out) return std::unexpected(util::errno_error("open", r.part_path, errno));
+  // Never through a symlink planted in tmp/ (util/beneath.hpp).
+  auto part = util::open_beneath(r.part_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+  if (!part) return std::unexpected(part.error());
+  util::UniqueFd out = std::move(*part);
   // A copy is cheap to redo; a journal from an earlier download does not apply.
   (void)util::remove_file(r.journal_path);
 

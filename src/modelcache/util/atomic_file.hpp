@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 #include "modelcache/error.hpp"
@@ -23,9 +24,11 @@ class AtomicFile {
   int fd() const { return fd_.get(); }
 
  private:
-  AtomicFile(fs::path final_path, fs::path tmp_path, UniqueFd fd);
+  AtomicFile(fs::path final_path, std::string tmp_name, UniqueFd dir, UniqueFd fd);
+  fs::path tmp_path() const { return final_path_.parent_path() / tmp_name_; }
   fs::path final_path_;
-  fs::path tmp_path_;
+  std::string tmp_name_;
+  UniqueFd dir_;  // the directory both names live in
   UniqueFd fd_;
   bool committed_ = false;
 };

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <random>
 
+#include "util/beneath.hpp"
+
 namespace modelcache::util {
 
 Error errno_error(std::string_view what, const fs::path& path, int err) {
@@ -37,6 +39,11 @@ UniqueFd::~UniqueFd() {
 }
 
 Status make_dirs(const fs::path& dir, unsigned mode) {
+  if (is_beneath_root(dir)) {
+    auto fd = open_dir_beneath(dir, MissingDirs::kCreate);
+    if (!fd) return std::unexpected(fd.error());
+    return {};
+  }
   std::error_code ec;
   if (fs::is_directory(dir, ec)) return {};
   fs::path partial;
@@ -129,6 +136,18 @@ Result<std::uint64_t> file_size(const fs::path& path) {
 }
 
 Status remove_file(const fs::path& path) {
+  if (is_beneath_root(path)) {
+    auto parent = open_parent(path, MissingDirs::kFail);
+    if (!parent) {
+      // A missing directory means a missing file; a planted link is an error.
+      if (!util::exists(path.parent_path())) return {};
+      return std::unexpected(parent.error());
+    }
+    if (::unlinkat(parent->fd.get(), parent->leaf.c_str(), 0) != 0 && errno != ENOENT) {
+      return std::unexpected(errno_error("remove", path, errno));
+    }
+    return {};
+  }
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     return std::unexpected(errno_error("remove", path, errno));
   }
@@ -136,6 +155,14 @@ Status remove_file(const fs::path& path) {
 }
 
 Status remove_tree(const fs::path& path) {
+  if (is_beneath_root(path)) {
+    auto parent = open_parent(path, MissingDirs::kFail);
+    if (!parent) {
+      if (!util::exists(path.parent_path())) return {};
+      return std::unexpected(parent.error());
+    }
+    return remove_at(parent->fd.get(), parent->leaf, path);
+  }
   std::error_code ec;
   fs::remove_all(path, ec);
   if (ec) return fail(ErrorCode::kIo, "cannot remove " + path.string() + ": " + ec.message());
@@ -143,6 +170,16 @@ Status remove_tree(const fs::path& path) {
 }
 
 Status rename_path(const fs::path& from, const fs::path& to) {
+  if (is_beneath_root(from) || is_beneath_root(to)) {
+    auto a = open_parent(from, MissingDirs::kFail);
+    if (!a) return std::unexpected(a.error());
+    auto b = open_parent(to, MissingDirs::kFail);
+    if (!b) return std::unexpected(b.error());
+    if (::renameat(a->fd.get(), a->leaf.c_str(), b->fd.get(), b->leaf.c_str()) != 0) {
+      return std::unexpected(errno_error("rename " + from.string() + " to", to, errno));
+    }
+    return {};
+  }
   if (::rename(from.c_str(), to.c_str()) != 0) {
     return std::unexpected(errno_error("rename " + from.string() + " to", to, errno));
   }
@@ -165,9 +202,21 @@ std::int64_t unix_now() {
 }
 
 std::vector<std::string> list_dir(const fs::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return {};
+  return list_dir_fd(fd.get());
+}
+
+std::vector<std::string> list_dir_fd(int dir_fd) {
   std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
+  int fd = ::dup(dir_fd);
+  if (fd < 0) return out;
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    ::close(fd);
+    return out;
+  }
+  ::rewinddir(d);
   while (dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
     if (name != "." && name != "..") out.push_back(std::move(name));

@@ -35,6 +35,8 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+// Below a cache root, make_dirs, remove_file, remove_tree and rename_path walk
+// with directory descriptors and never follow a symlink (util/beneath.hpp).
 Status make_dirs(const fs::path& dir, unsigned mode = 0755);
 Status fsync_dir(const fs::path& dir);
 Status fsync_fd(int fd, const fs::path& path_for_errors);
@@ -50,6 +52,7 @@ Status remove_tree(const fs::path& path);    // missing is not an error
 Status rename_path(const fs::path& from, const fs::path& to);
 // Names in a directory, sorted, without "." and ".."; empty when it cannot be read.
 std::vector<std::string> list_dir(const fs::path& dir);
+std::vector<std::string> list_dir_fd(int dir_fd);  // same, of an open directory
 // A random suffix for temporary names: pid + counter + random bits.
 std::string unique_suffix();
 // Seconds since the epoch (wall clock), for records written to disk.

@@ -5,13 +5,15 @@
 
 #include <cerrno>
 
+#include "util/beneath.hpp"
+
 namespace modelcache::util {
 
 namespace {
 Result<UniqueFd> open_lock(const fs::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (!fd) return std::unexpected(errno_error("open lock", path, errno));
-  return fd;
+  // A planted symlink is an error naming it, not replaced: the name is ours, but
+  // unlinking it could race another process that is creating the real lock file.
+  return open_beneath(path, O_RDWR | O_CREAT, 0644);
 }
 }  // namespace
 
