@@ -42,10 +42,15 @@ if [ ! -d "$here/bench/node_modules/@huggingface/hub" ]; then
   (cd "$here/bench" && npm install --silent --no-audit --no-fund >/dev/null 2>&1) \
     || echo "install-deps: npm install of @huggingface/hub failed; the benchmark will skip that peer" >&2
 fi
-# The Azure integration tests run real Azurite and upload with Microsoft's client
-# (versions pinned in tests/peers/package-lock.json).
-if [ ! -d "$here/tests/peers/node_modules/azurite" ] || [ ! -d "$here/tests/peers/node_modules/@azure/storage-blob" ]; then
+# The integration tests' real peers: Azurite and Microsoft's client (Azure tests),
+# @huggingface/hub (HF cache interop, the mirror); versions pinned in
+# tests/peers/package-lock.json.
+peers_ok=1
+for m in azurite @azure/storage-blob @huggingface/hub; do
+  [ -d "$here/tests/peers/node_modules/$m" ] || peers_ok=0
+done
+if [ "$peers_ok" = 0 ]; then
   (cd "$here/tests/peers" && npm install --silent --no-audit --no-fund >/dev/null 2>&1) \
-    || echo "install-deps: npm install in tests/peers failed; tests/integration/test_azure.py will fail" >&2
+    || echo "install-deps: npm install in tests/peers failed; the tests that use these peers will fail" >&2
 fi
 echo "install-deps: ok" >&2

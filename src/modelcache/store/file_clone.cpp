@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "util/beneath.hpp"
 #include "util/fs.hpp"
 
 namespace modelcache::store {
@@ -54,18 +55,19 @@ Result<std::uint64_t> copy_bytes(int src, int dst, const fs::path& src_path, con
 Result<CloneResult> clone_or_copy(const fs::path& src, const fs::path& tmp) {
   util::UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in) return std::unexpected(util::errno_error("open", src, errno));
-  util::UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (!out) return std::unexpected(util::errno_error("create", tmp, errno));
+  // Below the cache root, never through a planted symlink (util/beneath.hpp).
+  auto out = util::open_beneath(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (!out) return std::unexpected(out.error());
   CloneResult result;
-  if (::ioctl(out.get(), FICLONE, in.get()) == 0) {
+  if (::ioctl(out->get(), FICLONE, in.get()) == 0) {
     result.method = CloneMethod::kReflink;
   } else {
-    auto copied = copy_bytes(in.get(), out.get(), src, tmp);
+    auto copied = copy_bytes(in.get(), out->get(), src, tmp);
     if (!copied) return std::unexpected(copied.error());
     result.method = CloneMethod::kCopy;
     result.bytes_copied = *copied;
   }
-  if (auto s = util::fsync_fd(out.get(), tmp); !s) return std::unexpected(s.error());
+  if (auto s = util::fsync_fd(out->get(), tmp); !s) return std::unexpected(s.error());
   return result;
 }
 
@@ -84,8 +86,13 @@ Result<CloneResult> clone_file(const fs::path& src, const fs::path& dest, Hardli
   fs::path tmp = dest;
   tmp += ".tmp." + util::unique_suffix();
   Result<CloneResult> made = CloneResult{CloneMethod::kHardlink, 0};
-  // linkat without AT_SYMLINK_FOLLOW links `src` itself, never what a symlink names.
-  if (hardlink == HardlinkUse::kNever || ::linkat(AT_FDCWD, src.c_str(), AT_FDCWD, tmp.c_str(), 0) != 0) {
+  // linkat without AT_SYMLINK_FOLLOW links `src` itself, never what a symlink
+  // names; the new name is made in its directory opened without following links.
+  auto linked = [&] {
+    auto parent = util::open_parent(tmp, util::MissingDirs::kFail);
+    return parent && ::linkat(AT_FDCWD, src.c_str(), parent->fd.get(), parent->leaf.c_str(), 0) == 0;
+  };
+  if (hardlink == HardlinkUse::kNever || !linked()) {
     made = clone_or_copy(src, tmp);
   }
   if (!made) {
