@@ -134,6 +134,9 @@ def test_snapshot_download_cold_concurrent_then_warm(mc, hub, daemon, tmp_path):
         key = hashlib.sha256(data).hexdigest() if len(data) > LFS_THRESHOLD else f
         expected[key] = len(data)
     assert sent == expected
+    # ... and the four clients' requests for "main" caused one pull: one listing upstream.
+    assert [e["path"].split("?")[0] for e in hub.log() if "/revision/" in e["path"]] == \
+        ["/api/models/org/model/revision/main"]
     # The client's cache names blobs like huggingface_hub: sha256 for LFS, git sha1 otherwise.
     blobs = {p.name for p in (tmp_path / "hf0" / "models--org--model" / "blobs").iterdir()}
     assert git_sha1((model / "config.json").read_bytes()) in blobs
