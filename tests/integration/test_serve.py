@@ -322,3 +322,42 @@ def test_sigterm_during_a_pull_exits_0_and_leaves_the_cache_valid(mc, tmp_path, 
     assert result.get("status") == 503 or "error" in result, result
     assert not list(mc.home.glob("models/*/snapshots/*/weights.bin"))
     assert_cache_valid(mc.home)
+
+
+def test_private_repo_is_served_only_to_tokens_the_upstream_accepts(mc, tmp_path, fixture_factory):
+    root = tmp_path / "hub"
+    model = root / "org" / "private"
+    model.mkdir(parents=True)
+    write_random(model / "weights.bin", 100_000, seed=54)
+    (model / "config.json").write_text("{}\n")
+    hub = fixture_factory("hf_fixture.py", "--root", root, "--lfs-threshold", LFS_THRESHOLD, "--token", "s3cret")
+    d = Daemon(mc, hub.url, tmp_path / "serve.log")
+    good = {"Authorization": "Bearer s3cret"}
+    wrong = {"Authorization": "Bearer guess"}
+    url = "/org/private/resolve/main/weights.bin"
+    try:
+        r, body = d.request("GET", url)  # nothing cached, no token: the upstream refuses
+        assert r.status in (401, 404) and r.getheader("X-Error-Code") == "RepoNotFound"
+        r, body = d.request("GET", url, headers=good)  # pulled with the client's token
+        assert r.status == 200 and body == (model / "weights.bin").read_bytes()
+        # Cached now, yet refused without a token or with one the upstream rejects.
+        for headers in ({}, wrong):
+            for method, path, data in [("GET", url, None), ("HEAD", url, None),
+                                       ("GET", "/api/models/org/private", None),
+                                       ("GET", "/api/models/org/private/tree/main", None),
+                                       ("POST", "/api/models/org/private/paths-info/main",
+                                        '{"paths": ["config.json"]}')]:
+                h = dict(headers, **({"Content-Type": "application/json"} if data else {}))
+                r, body = d.request(method, path, body=data, headers=h)
+                assert r.status == 401, (method, path, headers, body)
+                assert r.getheader("X-Error-Code") == "RepoNotFound"
+                assert b"s3cret" not in body and b"guess" not in body
+        # The accepted token is remembered: no upstream request to serve it again.
+        clear_log(hub)
+        r, body = d.request("GET", url, headers=good)
+        assert r.status == 200 and body == (model / "weights.bin").read_bytes()
+        assert hub.log() == []
+    finally:
+        assert d.stop() == 0, Path(d.log_path).read_text()
+    assert "s3cret" not in Path(d.log_path).read_text()
+    assert_cache_valid(mc.home)

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "core/config.hpp"
 #include "modelcache/cache.hpp"
 #include "server/health_routes.hpp"
 #include "server/http_server.hpp"
@@ -48,12 +49,13 @@ Status run_daemon(const DaemonOptions& options) {
   ::signal(SIGPIPE, SIG_IGN);  // sendfile to a client that left must be an error, not a death
 
   if (!options.upstream_hf.empty()) ::setenv("HF_ENDPOINT", options.upstream_hf.c_str(), 1);
-  // The daemon pulls without a token: what it caches may be served to any
-  // client, so it must only ever hold what the upstream gives anonymously
-  // (forwarding each client's own token is the next step of issue 5).
+  // The daemon pulls with each client's own token, never with one of its own: a
+  // pull without a token must prove that the repo is public (server/access_guard.hpp).
   ::unsetenv("HF_TOKEN");
   ::unsetenv("HUGGING_FACE_HUB_TOKEN");
 
+  auto config = core::Config::from_env();
+  if (!config) return std::unexpected(config.error());
   auto cache = Cache::open();
   if (!cache) return std::unexpected(cache.error());
   auto store = store::Store::open(cache->root());
@@ -61,7 +63,9 @@ Status run_daemon(const DaemonOptions& options) {
 
   std::stop_source stop_pulls;
   std::atomic<bool> draining{false};
-  PullThrough pulls(*cache, std::move(*store), stop_pulls.get_token());
+  // Access answers live as long as a branch's ref does (MODELCACHE_REF_TTL).
+  AccessGuard guard(config->hf_endpoint, config->transfer, config->ref_ttl);
+  PullThrough pulls(*cache, std::move(*store), guard, stop_pulls.get_token());
   HubMirror mirror(pulls);
   auto handler = [&](const HttpRequest& request) -> HttpResponse {
     if (auto r = health_route(request, draining ? Readiness::kDraining : Readiness::kReady)) return std::move(*r);

@@ -43,6 +43,14 @@ bool HttpRequest::keep_alive() const {
   return value.find("close") == std::string::npos;
 }
 
+std::optional<std::string> HttpRequest::bearer_token() const {
+  auto value = header("authorization");
+  if (!value || value->size() <= 7 || !util::iequals(value->substr(0, 7), "bearer ")) return std::nullopt;
+  std::string_view token = util::trim(value->substr(7));
+  if (token.empty()) return std::nullopt;
+  return std::string(token);
+}
+
 std::optional<std::string> HttpRequest::query_param(std::string_view name) const {
   for (const auto& pair : util::split(query, '&')) {
     auto eq = pair.find('=');

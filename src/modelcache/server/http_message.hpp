@@ -30,6 +30,8 @@ struct HttpRequest {
   std::optional<std::string_view> header(std::string_view lower_name) const;
   // HTTP/1.1 keeps the connection unless "Connection: close"; 1.0 only with keep-alive.
   bool keep_alive() const;
+  // The credential of "Authorization: Bearer <token>"; none for other schemes.
+  std::optional<std::string> bearer_token() const;
   // Value of `name` in the query string, percent-decoded.
   std::optional<std::string> query_param(std::string_view name) const;
 };

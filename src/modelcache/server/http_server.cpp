@@ -68,6 +68,23 @@ Result<sockaddr_storage> make_address(std::string_view host, std::uint16_t port,
               fmt::format("--listen: '{}' is not an IP address (use e.g. 127.0.0.1:8080 or [::1]:8080)", host));
 }
 
+// After an error answer to a request whose body is still arriving (413): stop
+// writing and read what the client still sends for a moment, so that the close
+// does not reset the connection before the client has read the answer.
+void linger_close(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  char sink[16384];
+  std::size_t drained = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (drained < (16u << 20) && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) break;  // the client sends no more
+    ssize_t n = ::recv(fd, sink, sizeof sink, 0);
+    if (n <= 0) break;
+    drained += static_cast<std::size_t>(n);
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<HttpServer>> HttpServer::listen(std::string_view host, std::uint16_t port,
@@ -191,7 +208,7 @@ void HttpServer::run_connection(int fd) {
 bool HttpServer::read_request(int fd, std::string& buffer, HttpRequest& request) {
   auto refuse = [&](int status, std::string_view message) {
     HttpResponse r = error_response(status, "", message);
-    send_all(fd, serialize_head(r, false) + r.body);
+    if (send_all(fd, serialize_head(r, false) + r.body)) linger_close(fd);
     return false;
   };
   std::size_t head_end;

@@ -65,7 +65,7 @@ Result<std::pair<std::vector<std::string>, bool>> parse_paths_body(const HttpReq
 }  // namespace
 
 HttpResponse HubMirror::repo_info(const HttpRequest& request, const core::ModelRef& repo, std::string_view revision) {
-  auto snap = pulls_.get(repo, revision);
+  auto snap = pulls_.get(repo, revision, request.bearer_token());
   if (!snap) return pull_error_response(snap.error());
   const bool blobs = query_true(request, "blobs");
   json siblings = json::array();
@@ -103,7 +103,7 @@ HttpResponse HubMirror::repo_info(const HttpRequest& request, const core::ModelR
 
 HttpResponse HubMirror::tree(const HttpRequest& request, const core::ModelRef& repo, std::string_view revision,
                              std::string_view sub) {
-  auto snap = pulls_.get(repo, revision);
+  auto snap = pulls_.get(repo, revision, request.bearer_token());
   if (!snap) return pull_error_response(snap.error());
   const bool recursive = query_true(request, "recursive");
   const bool expand = query_true(request, "expand");
@@ -158,7 +158,7 @@ HttpResponse HubMirror::paths_info(const HttpRequest& request, const core::Model
                                    std::string_view revision) {
   auto wanted = parse_paths_body(request);
   if (!wanted) return error_response(400, "", wanted.error().message);
-  auto snap = pulls_.get(repo, revision);
+  auto snap = pulls_.get(repo, revision, request.bearer_token());
   if (!snap) return pull_error_response(snap.error());
   auto dirs = directories_of(snap->manifest);
   std::string date = iso_date(snap->manifest.updated_at);

@@ -95,13 +95,12 @@ HttpResponse pull_error_response(const Error& error) {
     case ErrorCode::kEntryNotFound:
       return error_response(404, "EntryNotFound", "Entry not found");
     case ErrorCode::kUnauthorized:
-    case ErrorCode::kForbidden:
+      // Like the Hub: a private repo is "not found" to whoever cannot read it.
+      return error_response(401, "RepoNotFound", error.message);
     case ErrorCode::kGated:
-      // The daemon pulls without a token (tokens are not forwarded yet), so what
-      // the upstream refuses without one is refused here too.
-      return error_response(403, "GatedRepo",
-                            "the upstream requires a token for this repository; this mirror does not "
-                            "serve private or gated repositories yet");
+      return error_response(403, "GatedRepo", error.message);
+    case ErrorCode::kForbidden:
+      return error_response(403, "", error.message);
     case ErrorCode::kOffline:
     case ErrorCode::kNotCached:
       return error_response(504, "", "not in the mirror's cache and the daemon is offline");

@@ -14,7 +14,7 @@ namespace modelcache::server {
 
 HttpResponse HubMirror::resolve(const HttpRequest& request, const core::ModelRef& repo, std::string_view revision,
                                 std::string_view path) {
-  auto snap = pulls_.get(repo, revision);
+  auto snap = pulls_.get(repo, revision, request.bearer_token());
   if (!snap) return pull_error_response(snap.error());
   const std::string& commit = snap->snapshot.snapshot_id;
   const auto* entry = snap->manifest.find(path);

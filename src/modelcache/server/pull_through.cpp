@@ -2,13 +2,18 @@
 
 #include <fmt/format.h>
 
+#include "util/hasher.hpp"
+
 namespace modelcache::server {
 
-PullThrough::PullThrough(Cache& cache, store::Store store, std::stop_token stop)
-    : cache_(cache), store_(std::move(store)), stop_(std::move(stop)) {}
+PullThrough::PullThrough(Cache& cache, store::Store store, AccessGuard& guard, std::stop_token stop)
+    : cache_(cache), store_(std::move(store)), guard_(guard), stop_(std::move(stop)) {}
 
-Result<Snapshot> PullThrough::pull_shared(const core::ModelRef& repo, const std::string& revision) {
-  const std::string key = repo.id() + "@" + revision;
+Result<Snapshot> PullThrough::pull_shared(const core::ModelRef& repo, const std::string& revision,
+                                          const std::optional<std::string>& token) {
+  // Clients with different credentials never share a pull: one's refusal is not
+  // the other's answer.
+  const std::string key = repo.id() + "@" + revision + " " + (token ? util::sha256_hex(*token) : "-");
   std::promise<Result<Snapshot>> promise;
   std::shared_future<Result<Snapshot>> shared;
   bool leader = false;
@@ -27,7 +32,11 @@ Result<Snapshot> PullThrough::pull_shared(const core::ModelRef& repo, const std:
   PullOptions options;
   options.revision = revision;
   options.stop = stop_;
+  options.token = token;
+  bool listed = false;  // on_files is called only when the pull listed the upstream
+  options.on_files = [&listed](std::span<const FileProgress>) { listed = true; };
   auto result = cache_.pull(repo.id(), options);
+  if (result && listed) guard_.note_listed(repo, token);
   {
     // Removed before the waiters wake: a later request asks the store again,
     // which answers a fresh ref or a commit without the upstream.
@@ -38,9 +47,13 @@ Result<Snapshot> PullThrough::pull_shared(const core::ModelRef& repo, const std:
   return result;
 }
 
-Result<MirrorSnapshot> PullThrough::get(const core::ModelRef& repo, std::string_view revision) {
-  auto snapshot = pull_shared(repo, std::string(revision));
+Result<MirrorSnapshot> PullThrough::get(const core::ModelRef& repo, std::string_view revision,
+                                        const std::optional<std::string>& token) {
+  auto snapshot = pull_shared(repo, std::string(revision), token);
   if (!snapshot) return std::unexpected(snapshot.error());
+  // Also when the store answered: cached content of a private repo is served only
+  // to a client the upstream accepts.
+  if (auto s = guard_.check(repo, snapshot->snapshot_id, token); !s) return std::unexpected(s.error());
   auto manifest = store_.read_manifest(repo.folder_name(), snapshot->snapshot_id);
   if (!manifest) return std::unexpected(manifest.error());
   if (!*manifest) {

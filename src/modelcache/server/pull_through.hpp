@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "core/model_ref.hpp"
+#include "server/access_guard.hpp"
 #include "modelcache/cache.hpp"
 #include "store/manifest.hpp"
 #include "store/store.hpp"
@@ -31,20 +32,25 @@ struct MirrorSnapshot {
 class PullThrough {
  public:
   // `stop` cancels pulls in flight (daemon shutdown): they keep their part files.
-  PullThrough(Cache& cache, store::Store store, std::stop_token stop);
+  PullThrough(Cache& cache, store::Store store, AccessGuard& guard, std::stop_token stop);
 
-  Result<MirrorSnapshot> get(const core::ModelRef& repo, std::string_view revision);
+  // The snapshot, once `guard` agrees that a client with `token` (the value of its
+  // "Authorization: Bearer", if any) may read it; a pull uses that token upstream.
+  Result<MirrorSnapshot> get(const core::ModelRef& repo, std::string_view revision,
+                             const std::optional<std::string>& token);
 
   const store::Store& store() const { return store_; }
 
  private:
-  Result<Snapshot> pull_shared(const core::ModelRef& repo, const std::string& revision);
+  Result<Snapshot> pull_shared(const core::ModelRef& repo, const std::string& revision,
+                               const std::optional<std::string>& token);
 
   Cache& cache_;
   store::Store store_;
+  AccessGuard& guard_;
   std::stop_token stop_;
   std::mutex mutex_;
-  std::map<std::string, std::shared_future<Result<Snapshot>>> in_flight_;  // "id@revision"
+  std::map<std::string, std::shared_future<Result<Snapshot>>> in_flight_;  // "id@revision token-hash"
 };
 
 }  // namespace modelcache::server
