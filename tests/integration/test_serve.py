@@ -361,3 +361,32 @@ def test_private_repo_is_served_only_to_tokens_the_upstream_accepts(mc, tmp_path
         assert d.stop() == 0, Path(d.log_path).read_text()
     assert "s3cret" not in Path(d.log_path).read_text()
     assert_cache_valid(mc.home)
+
+
+def test_cold_head_answers_from_upstream_metadata(mc, hub, daemon):
+    model = hub.root / "org" / "model"
+    lfs = (model / "model.safetensors").read_bytes()
+    small = (model / "config.json").read_bytes()
+    started = time.time()
+    r, body = daemon.request("HEAD", "/org/model/resolve/main/model.safetensors")
+    assert time.time() - started < 1
+    assert r.status == 200 and body == b""
+    assert r.getheader("ETag") == r.getheader("X-Linked-Etag") == '"%s"' % hashlib.sha256(lfs).hexdigest()
+    assert r.getheader("X-Linked-Size") == r.getheader("Content-Length") == str(len(lfs))
+    commit = r.getheader("X-Repo-Commit")
+    assert len(commit) == 40
+    r, _ = daemon.request("HEAD", "/org/model/resolve/main/config.json")
+    assert r.getheader("ETag") == '"%s"' % git_sha1(small) and r.getheader("Content-Length") == str(len(small))
+    r, _ = daemon.request("HEAD", "/org/model/resolve/main/missing.bin")
+    assert r.status == 404 and r.getheader("X-Error-Code") == "EntryNotFound"
+    # Nothing was downloaded for them; the same HEAD from the store, once cached, agrees.
+    assert not [e for e in hub.log() if e["listener"] == "lfs" or e["method"] == "GET"]
+    assert not [p for p in mc.home.glob("blobs/**/*") if p.is_file()]
+    clear_log(hub)
+    r, body = daemon.request("GET", "/org/model/resolve/main/model.safetensors")
+    assert r.status == 200 and body == lfs
+    r2, _ = daemon.request("HEAD", "/org/model/resolve/main/model.safetensors")
+    for h in ("ETag", "X-Linked-Etag", "X-Linked-Size", "Content-Length", "X-Repo-Commit"):
+        assert r2.getheader(h) == r.getheader(h), h
+    assert r2.getheader("X-Repo-Commit") == commit
+    assert_cache_valid(mc.home)

@@ -2,16 +2,11 @@
 
 #include <fmt/format.h>
 
-#include "net/http_client.hpp"
 #include "util/hasher.hpp"
-#include "util/strings.hpp"
 
 namespace modelcache::server {
 
-AccessGuard::AccessGuard(std::string endpoint, core::TransferSettings transfer, std::chrono::seconds ttl)
-    : endpoint_(std::move(endpoint)), transfer_(std::move(transfer)), ttl_(ttl) {
-  transfer_.max_attempts = std::min(transfer_.max_attempts, 2);  // a client is waiting
-}
+AccessGuard::AccessGuard(const UpstreamHub& upstream, std::chrono::seconds ttl) : upstream_(upstream), ttl_(ttl) {}
 
 std::string AccessGuard::key(const core::ModelRef& repo, const std::optional<std::string>& token) const {
   return token ? repo.id() + " " + util::sha256_hex(*token) : repo.id();
@@ -39,12 +34,7 @@ Status AccessGuard::check(const core::ModelRef& repo, std::string_view commit,
 
 Status AccessGuard::ask_upstream(const core::ModelRef& repo, std::string_view commit,
                                  const std::optional<std::string>& token) const {
-  net::HttpRequest request;
-  request.url = fmt::format("{}/api/{}/{}/revision/{}", endpoint_, repo.hub_type_path(), repo.repo,
-                            util::url_encode(commit));
-  request.timeout = std::chrono::seconds(15);
-  if (token) request.headers.push_back("Authorization: Bearer " + *token);
-  auto response = net::HttpClient(transfer_).send(request);
+  auto response = upstream_.repo_info(repo, commit, token);
   if (!response) {
     return fail(ErrorCode::kNetwork, "cannot check access to this repository with the upstream; retry later");
   }

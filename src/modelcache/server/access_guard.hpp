@@ -18,15 +18,15 @@
 #include <string>
 #include <string_view>
 
-#include "core/config.hpp"
 #include "core/model_ref.hpp"
 #include "modelcache/error.hpp"
+#include "server/upstream_hub.hpp"
 
 namespace modelcache::server {
 
 class AccessGuard {
  public:
-  AccessGuard(std::string endpoint, core::TransferSettings transfer, std::chrono::seconds ttl);
+  AccessGuard(const UpstreamHub& upstream, std::chrono::seconds ttl);
 
   // A pull that listed the repo upstream with these credentials succeeded.
   void note_listed(const core::ModelRef& repo, const std::optional<std::string>& token);
@@ -40,8 +40,7 @@ class AccessGuard {
   Status ask_upstream(const core::ModelRef& repo, std::string_view commit,
                       const std::optional<std::string>& token) const;
 
-  std::string endpoint_;
-  core::TransferSettings transfer_;
+  const UpstreamHub& upstream_;
   std::chrono::seconds ttl_;
   std::mutex mutex_;
   // "<repo id>" (public) or "<repo id> <sha256 of token>" -> accepted until

@@ -17,6 +17,7 @@
 #include "server/http_server.hpp"
 #include "server/hub_mirror.hpp"
 #include "server/pull_through.hpp"
+#include "server/upstream_hub.hpp"
 #include "store/store.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -64,9 +65,10 @@ Status run_daemon(const DaemonOptions& options) {
   std::stop_source stop_pulls;
   std::atomic<bool> draining{false};
   // Access answers live as long as a branch's ref does (MODELCACHE_REF_TTL).
-  AccessGuard guard(config->hf_endpoint, config->transfer, config->ref_ttl);
-  PullThrough pulls(*cache, std::move(*store), guard, stop_pulls.get_token());
-  HubMirror mirror(pulls);
+  UpstreamHub upstream(config->hf_endpoint, config->transfer);
+  AccessGuard guard(upstream, config->ref_ttl);
+  PullThrough pulls(*cache, std::move(*store), guard, config->ref_ttl, stop_pulls.get_token());
+  HubMirror mirror(pulls, upstream);
   auto handler = [&](const HttpRequest& request) -> HttpResponse {
     if (auto r = health_route(request, draining ? Readiness::kDraining : Readiness::kReady)) return std::move(*r);
     if (auto r = mirror.handle(request)) return std::move(*r);

@@ -52,11 +52,13 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::optional<FileBody> file;  // when set, the body is this range and `body` is unused
+  // A HEAD answered without the body at hand (from upstream metadata): its length.
+  std::optional<std::uint64_t> head_length;
 
   void set_header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
   }
-  std::uint64_t content_length() const { return file ? file->length : body.size(); }
+  std::uint64_t content_length() const { return head_length ? *head_length : file ? file->length : body.size(); }
 };
 
 const char* reason_phrase(int status);

@@ -10,12 +10,13 @@
 #include "core/model_ref.hpp"
 #include "server/http_message.hpp"
 #include "server/pull_through.hpp"
+#include "server/upstream_hub.hpp"
 
 namespace modelcache::server {
 
 class HubMirror {
  public:
-  explicit HubMirror(PullThrough& pulls) : pulls_(pulls) {}
+  HubMirror(PullThrough& pulls, const UpstreamHub& upstream) : pulls_(pulls), upstream_(upstream) {}
 
   // std::nullopt when `request` is not a Hub route (the caller answers 404).
   std::optional<HttpResponse> handle(const HttpRequest& request);
@@ -31,6 +32,7 @@ class HubMirror {
                        std::string_view path);
 
   PullThrough& pulls_;
+  const UpstreamHub& upstream_;
 };
 
 }  // namespace modelcache::server

@@ -14,6 +14,11 @@ namespace modelcache::server {
 
 HttpResponse HubMirror::resolve(const HttpRequest& request, const core::ModelRef& repo, std::string_view revision,
                                 std::string_view path) {
+  // A HEAD must not wait for a cold pull (huggingface_hub gives it 10 s): the
+  // upstream's metadata answers it, with the client's own credentials.
+  if (request.method == "HEAD" && !pulls_.in_store(repo, revision)) {
+    return upstream_.head_file(repo, revision, path, request.bearer_token());
+  }
   auto snap = pulls_.get(repo, revision, request.bearer_token());
   if (!snap) return pull_error_response(snap.error());
   const std::string& commit = snap->snapshot.snapshot_id;

@@ -2,12 +2,27 @@
 
 #include <fmt/format.h>
 
+#include "util/fs.hpp"
 #include "util/hasher.hpp"
 
 namespace modelcache::server {
 
-PullThrough::PullThrough(Cache& cache, store::Store store, AccessGuard& guard, std::stop_token stop)
-    : cache_(cache), store_(std::move(store)), guard_(guard), stop_(std::move(stop)) {}
+PullThrough::PullThrough(Cache& cache, store::Store store, AccessGuard& guard, std::chrono::seconds ref_ttl,
+                         std::stop_token stop)
+    : cache_(cache), store_(std::move(store)), guard_(guard), ref_ttl_(ref_ttl), stop_(std::move(stop)) {}
+
+bool PullThrough::in_store(const core::ModelRef& repo, std::string_view revision) const {
+  std::string id(revision);
+  if (!core::is_commit_hash(revision)) {
+    auto ref = store_.read_ref(repo.folder_name(), revision);
+    if (!ref || !*ref) return false;
+    auto age = util::unix_now() - (*ref)->resolved_at;
+    if (age < 0 || age >= ref_ttl_.count()) return false;
+    id = (*ref)->snapshot_id;
+  }
+  auto manifest = store_.read_manifest(repo.folder_name(), id);
+  return manifest && *manifest && (*manifest)->present_count() == (*manifest)->files.size();
+}
 
 Result<Snapshot> PullThrough::pull_shared(const core::ModelRef& repo, const std::string& revision,
                                           const std::optional<std::string>& token) {

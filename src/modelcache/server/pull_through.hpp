@@ -6,6 +6,7 @@
 // make a blob download once).
 #pragma once
 
+#include <chrono>
 #include <future>
 #include <map>
 #include <memory>
@@ -32,7 +33,12 @@ struct MirrorSnapshot {
 class PullThrough {
  public:
   // `stop` cancels pulls in flight (daemon shutdown): they keep their part files.
-  PullThrough(Cache& cache, store::Store store, AccessGuard& guard, std::stop_token stop);
+  PullThrough(Cache& cache, store::Store store, AccessGuard& guard, std::chrono::seconds ref_ttl,
+              std::stop_token stop);
+
+  // True when a pull of repo@revision would be answered by the store alone (a
+  // cached commit, or a branch whose ref is younger than MODELCACHE_REF_TTL).
+  bool in_store(const core::ModelRef& repo, std::string_view revision) const;
 
   // The snapshot, once `guard` agrees that a client with `token` (the value of its
   // "Authorization: Bearer", if any) may read it; a pull uses that token upstream.
@@ -48,6 +54,7 @@ class PullThrough {
   Cache& cache_;
   store::Store store_;
   AccessGuard& guard_;
+  std::chrono::seconds ref_ttl_;
   std::stop_token stop_;
   std::mutex mutex_;
   std::map<std::string, std::shared_future<Result<Snapshot>>> in_flight_;  // "id@revision token-hash"
