@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -276,12 +277,19 @@ def test_bad_bodies_health_and_ready(mc, hub, daemon):
         r, body = daemon.request("GET", route)
         assert r.status == 200, route
     # A malformed request line is a 400, and the daemon still serves the next client.
-    import socket
     with socket.create_connection(("127.0.0.1", daemon.port)) as s:
         s.sendall(b"BROKEN\r\n\r\n")
         assert s.recv(100).startswith(b"HTTP/1.1 400")
     r, _ = daemon.request("GET", "/healthz")
     assert r.status == 200
+    # Idle and slow (half-sent request) connections do not stop other clients.
+    idle = [socket.create_connection(("127.0.0.1", daemon.port)) for _ in range(60)]
+    for s in idle[::2]:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    r, _ = daemon.request("GET", "/readyz")
+    assert r.status == 200
+    for s in idle:
+        s.close()
     assert_cache_valid(mc.home)
 
 

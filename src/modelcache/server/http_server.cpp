@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <thread>
 
 #include <fmt/format.h>
@@ -172,7 +173,14 @@ void HttpServer::serve() {
       }
       connections_.insert(fd);
     }
-    std::thread([this, fd] { run_connection(fd); }).detach();
+    try {
+      std::thread([this, fd] { run_connection(fd); }).detach();
+    } catch (const std::system_error& e) {  // out of threads: refuse this one, keep serving
+      util::log(util::LogLevel::kWarn, "serve: cannot start a connection thread: {}", e.what());
+      std::lock_guard lock(mutex_);
+      connections_.erase(fd);
+      ::close(fd);
+    }
   }
   listener_ = util::UniqueFd();  // new connections are refused from here on
   std::unique_lock lock(mutex_);
