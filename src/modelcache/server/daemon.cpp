@@ -91,6 +91,8 @@ Status run_daemon(const DaemonOptions& options) {
   std::printf("listening on http://%s:%u\n", host.c_str(), static_cast<unsigned>((*server)->port()));
   std::fflush(stdout);
   (*server)->serve();
+  // serve() also returns when poll() fails; the signal thread must not wait forever.
+  if (!draining) pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
   return {};
 }
