@@ -31,5 +31,7 @@ void add_purge(CLI::App& app);
 // Hugging Face cache interop (cache/hf_export.hpp, cache/hf_import.hpp).
 void add_export(CLI::App& app);
 void add_import(CLI::App& app);
+// The daemon (server/daemon.hpp).
+void add_serve(CLI::App& app);
 
 }  // namespace modelcache::cli
