@@ -31,5 +31,7 @@ void add_purge(CLI::App& app);
 // Hugging Face cache interop (cache/hf_export.hpp, cache/hf_import.hpp).
 void add_export(CLI::App& app);
 void add_import(CLI::App& app);
+// Safetensors tensor table (modelcache/safetensors.hpp).
+void add_inspect(CLI::App& app);
 
 }  // namespace modelcache::cli
