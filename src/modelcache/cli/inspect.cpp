@@ -40,9 +40,10 @@ Result<fs::path> checkpoint_path(const InspectArgs& args, std::shared_ptr<void>&
                                     : std::vector<std::string>{args.file};
   auto snapshot = cache->cached(args.target, options);
   if (!snapshot) {
-    if (snapshot.error().code != ErrorCode::kInvalidRef) return std::unexpected(snapshot.error());
-    return fail(ErrorCode::kNotFound, util::printable(args.target) +
-                                          ": no such file, and not a model reference: " + snapshot.error().message);
+    // Without a scheme the user may have meant a path: say both readings.
+    if (args.target.find("://") != std::string::npos) return std::unexpected(snapshot.error());
+    return fail(snapshot.error().code, util::printable(args.target) + ": no such file, and as a model reference: " +
+                                           snapshot.error().message);
   }
   lease = snapshot->lease;
   return args.file.empty() ? snapshot->path : snapshot->path / args.file;
