@@ -12,7 +12,7 @@
 namespace modelcache::runtime {
 
 // How the pages get mapped before the first access. bench/safetensors_load.cpp
-// measures each; Prefault::kYes uses kPopulate, the fastest (bench/README.md).
+// measures each; Prefault::kYes uses kPopulate, the fastest (bench/safetensors_load.md).
 enum class PrefaultMethod {
   kNone,      // page faults on first access
   kPopulate,  // MAP_POPULATE: the kernel maps every page inside mmap()
