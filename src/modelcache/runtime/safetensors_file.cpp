@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "modelcache/safetensors.hpp"
 #include "runtime/mapped_file.hpp"
@@ -115,6 +118,65 @@ PrefaultMethod method_for(Prefault prefault) {
   return prefault == Prefault::kYes ? PrefaultMethod::kPopulate : PrefaultMethod::kNone;
 }
 
+// Every tensor of a shard is where the weight_map says, and nowhere else; with
+// unique names per shard this also refuses a tensor stored in two shards.
+Status check_shard(const runtime::ShardIndex& index, const std::string& shard, const Header& header,
+                   std::string_view label) {
+  for (const auto& entry : header.tensors) {
+    auto it = index.weight_map.find(entry.name);
+    if (it == index.weight_map.end()) {
+      return fail(ErrorCode::kIntegrity, fmt::format("{}: tensor '{}' of shard '{}' is not in the weight_map", label,
+                                                     util::printable(entry.name), util::printable(shard)));
+    }
+    if (it->second != shard) {
+      return fail(ErrorCode::kIntegrity,
+                  fmt::format("{}: tensor '{}' is in shard '{}' but the weight_map puts it in '{}'", label,
+                              util::printable(entry.name), util::printable(shard), util::printable(it->second)));
+    }
+  }
+  return {};
+}
+
+// The shards of an index, each checked against the weight_map as it is loaded.
+Result<std::vector<std::pair<fs::path, LoadedFile>>> load_shards(const fs::path& index_path, PrefaultMethod prefault) {
+  const std::string label = label_of(index_path);
+  auto text = util::read_file(index_path);
+  if (!text) {
+    if (!util::exists(index_path)) return fail(ErrorCode::kNotFound, label + ": no such file");
+    return std::unexpected(text.error());
+  }
+  auto index = runtime::parse_index(*text, label);
+  if (!index) return std::unexpected(index.error());
+  std::vector<std::pair<fs::path, LoadedFile>> loaded;
+  std::size_t tensors = 0;
+  for (const auto& shard : index->shards) {
+    fs::path shard_path = index_path.parent_path() / shard;
+    if (!util::exists(shard_path)) {
+      return fail(ErrorCode::kNotFound, fmt::format("{}: shard '{}' named by the weight_map is missing next to the index",
+                                                    label, util::printable(shard)));
+    }
+    auto file = load_file(shard_path, prefault);
+    if (!file) return std::unexpected(file.error());
+    if (auto ok = check_shard(*index, shard, file->header, label); !ok) return std::unexpected(ok.error());
+    tensors += file->header.tensors.size();
+    loaded.emplace_back(std::move(shard_path), std::move(*file));
+  }
+  // Every shard tensor is in the weight_map, so fewer tensors than entries means
+  // an entry whose shard lacks it: name the first.
+  if (tensors != index->weight_map.size()) {
+    for (const auto& [name, shard] : index->weight_map) {
+      bool found = std::ranges::any_of(loaded, [&](const auto& f) {
+        return std::ranges::binary_search(f.second.header.tensors, name, {}, &runtime::TensorEntry::name);
+      });
+      if (!found) {
+        return fail(ErrorCode::kIntegrity, fmt::format("{}: tensor '{}' is not in its shard '{}'", label,
+                                                       util::printable(name), util::printable(shard)));
+      }
+    }
+  }
+  return loaded;
+}
+
 }  // namespace
 
 Result<SafetensorsFile> SafetensorsFile::open(const fs::path& path, const LoadOptions& options) {
@@ -125,77 +187,30 @@ Result<SafetensorsFile> SafetensorsFile::open(const fs::path& path, const LoadOp
     if (!found) return std::unexpected(found.error());
     target = *found;
   }
-  SafetensorsFile out;
-  // One file, or the shards of an index (each in `files_` by its position).
   std::vector<std::pair<fs::path, LoadedFile>> loaded;
-  std::optional<runtime::ShardIndex> index;
   if (target.filename().string().ends_with(kIndexSuffix)) {
-    auto text = util::read_file(target);
-    if (!text) {
-      if (!util::exists(target)) return fail(ErrorCode::kNotFound, label_of(target) + ": no such file");
-      return std::unexpected(text.error());
-    }
-    auto parsed = runtime::parse_index(*text, label_of(target));
-    if (!parsed) return std::unexpected(parsed.error());
-    index = std::move(*parsed);
-    for (const auto& shard : index->shards) {
-      fs::path shard_path = target.parent_path() / shard;
-      if (!util::exists(shard_path)) {
-        return fail(ErrorCode::kNotFound,
-                    fmt::format("{}: shard '{}' named by the weight_map is missing next to the index",
-                                label_of(target), util::printable(shard)));
-      }
-      auto file = load_file(shard_path, method_for(options.prefault));
-      if (!file) return std::unexpected(file.error());
-      loaded.emplace_back(std::move(shard_path), std::move(*file));
-    }
+    auto shards = load_shards(target, method_for(options.prefault));
+    if (!shards) return std::unexpected(shards.error());
+    loaded = std::move(*shards);
   } else {
     auto file = load_file(target, method_for(options.prefault));
     if (!file) return std::unexpected(file.error());
     loaded.emplace_back(target, std::move(*file));
   }
-
+  SafetensorsFile out;
   for (std::size_t i = 0; i < loaded.size(); ++i) {
     auto& [file_path, file] = loaded[i];
     const std::byte* data = file.mapping->data() + file.data_offset;
     for (auto& entry : file.header.tensors) {
-      if (index) {
-        // Every tensor of a shard is where the weight_map says, and nowhere else.
-        auto it = index->weight_map.find(entry.name);
-        if (it == index->weight_map.end()) {
-          return fail(ErrorCode::kIntegrity,
-                      fmt::format("{}: tensor '{}' of shard '{}' is not in the weight_map", label_of(target),
-                                  util::printable(entry.name), util::printable(index->shards[i])));
-        }
-        if (it->second != index->shards[i]) {
-          return fail(ErrorCode::kIntegrity,
-                      fmt::format("{}: tensor '{}' is in shard '{}' but the weight_map puts it in '{}'",
-                                  label_of(target), util::printable(entry.name), util::printable(index->shards[i]),
-                                  util::printable(it->second)));
-        }
-      }
       out.tensors_.push_back(Tensor{std::move(entry.name), entry.dtype, std::move(entry.shape), data + entry.begin,
                                     entry.end - entry.begin, i});
     }
-    out.metadata_.merge(file.header.metadata);
+    out.metadata_.merge(file.header.metadata);  // keeps the first shard's value on a conflict
     out.files_.push_back(file_path);
     out.mapped_bytes_ += file.mapping->size();
     out.mappings_.push_back(std::move(file.mapping));
   }
   std::ranges::sort(out.tensors_, {}, &Tensor::name);
-  if (index) {
-    // Each shard's tensors passed the check above, so the counts differ only when
-    // a weight_map entry is in no shard; name the first such.
-    if (out.tensors_.size() != index->weight_map.size()) {
-      for (const auto& [name, shard] : index->weight_map) {
-        if (!out.find(name)) {
-          return fail(ErrorCode::kIntegrity,
-                      fmt::format("{}: tensor '{}' is not in its shard '{}'", label_of(target),
-                                  util::printable(name), util::printable(shard)));
-        }
-      }
-    }
-  }
   return out;
 }
 
