@@ -47,7 +47,9 @@ struct Tensor {
 // One checkpoint as one table: a `.safetensors` file, the shards named by a
 // `*.safetensors.index.json`, or a directory holding either (an index wins; a
 // directory with several `.safetensors` files and no index is refused).
-// Copies share the mappings; they are unmapped when the last copy goes.
+// Copies share the mappings; they are unmapped when the last copy goes. Nothing
+// changes after open(), so any number of threads may read one at once. The
+// files must not be modified while mapped (cache blobs are read-only).
 class SafetensorsFile {
  public:
   static Result<SafetensorsFile> open(const std::filesystem::path& path, const LoadOptions& options = {});

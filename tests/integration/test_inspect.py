@@ -89,6 +89,11 @@ def test_inspect_sharded_ref(mc, tmp_path):
     one = json.loads(mc.run("inspect", f"file://{src}", "--file", "model-00002-of-00002.safetensors",
                             "--json", check=True).stdout)
     assert [t["name"] for t in one["tensors"]] == ["model.mask", "model.scale"]
+    # A checkpoint in a folder of the snapshot (diffusers-style), through --file.
+    write_safetensors(src / "unet" / "diffusion_pytorch_model.safetensors", TENSORS[:1])
+    mc.pull_json(f"file://{src}")
+    unet = json.loads(mc.run("inspect", f"file://{src}", "--file", "unet", "--json", check=True).stdout)
+    assert [t["name"] for t in unet["tensors"]] == ["model.embed.weight"]
     assert_cache_valid(mc.home)
 
 

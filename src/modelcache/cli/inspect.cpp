@@ -36,8 +36,9 @@ Result<fs::path> checkpoint_path(const InspectArgs& args, std::shared_ptr<void>&
   auto cache = Cache::open();
   if (!cache) return std::unexpected(cache.error());
   PullOptions options;
+  // What must be cached: the safetensors files, or the --file (a file or a folder).
   options.allow = args.file.empty() ? std::vector<std::string>{"*.safetensors", "*.safetensors.index.json"}
-                                    : std::vector<std::string>{args.file};
+                                    : std::vector<std::string>{args.file, args.file + "/"};
   auto snapshot = cache->cached(args.target, options);
   if (!snapshot) {
     // Without a scheme the user may have meant a path: say both readings.
