@@ -43,9 +43,9 @@ void make_file(const fs::path& path, std::uint64_t data_bytes) {
   std::uint64_t offset = 0;
   for (int i = 0; offset < data_bytes; ++i) {
     std::uint64_t n = std::min(kTensorBytes, data_bytes - offset);
-    header += (i ? "," : "") + std::string("\"layer.") + std::to_string(i) + R"(":{"dtype":"U8","shape":[)" +
-              std::to_string(n) + R"(],"data_offsets":[)" + std::to_string(offset) + "," +
-              std::to_string(offset + n) + "]}";
+    header += (i ? "," : "") + std::string("\"layer.") + std::to_string(i) +
+              R"(":{"dtype":"U8","shape":[)" + std::to_string(n) + R"(],"data_offsets":[)" +
+              std::to_string(offset) + "," + std::to_string(offset + n) + "]}";
     offset += n;
   }
   header += "}";
@@ -56,14 +56,17 @@ void make_file(const fs::path& path, std::uint64_t data_bytes) {
   std::fwrite(&n, 8, 1, f);  // little-endian on every machine this runs on
   std::fwrite(header.data(), 1, header.size(), f);
   std::string chunk(8 << 20, '\0');
-  for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>(i * 2654435761u >> 24);
+  for (std::size_t i = 0; i < chunk.size(); ++i)
+    chunk[i] = static_cast<char>(i * 2654435761u >> 24);
   for (std::uint64_t done = 0; done < data_bytes; done += chunk.size()) {
     std::fwrite(chunk.data(), 1, std::min<std::uint64_t>(chunk.size(), data_bytes - done), f);
   }
   if (std::fclose(f) != 0) die("cannot write " + path.string());
 }
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 double best_of(int rounds, const std::function<double()>& run) {
   double best = 1e30;
@@ -96,10 +99,14 @@ int main(int argc, char** argv) {
   fs::path path = "bench/data/safetensors_load.safetensors";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--mib") mib = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (flag == "--rounds") rounds = std::max(1, std::atoi(argv[i + 1]));
-    else if (flag == "--file") path = argv[i + 1];
-    else die("unknown flag " + flag);
+    if (flag == "--mib")
+      mib = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (flag == "--rounds")
+      rounds = std::max(1, std::atoi(argv[i + 1]));
+    else if (flag == "--file")
+      path = argv[i + 1];
+    else
+      die("unknown flag " + flag);
   }
   const std::uint64_t data_bytes = mib << 20;
   std::error_code ec;
@@ -138,16 +145,19 @@ int main(int argc, char** argv) {
   });
 
   const double gib = static_cast<double>(size) / (1ULL << 30);
-  std::printf("file: %s (%.2f GiB, from the page cache), best of %d rounds\n", path.c_str(), gib, rounds);
+  std::printf("file: %s (%.2f GiB, from the page cache), best of %d rounds\n", path.c_str(), gib,
+              rounds);
   std::printf("%-40s %9s %9s\n", "", "seconds", "GiB/s");
   std::printf("%-40s %9.4f %9.2f\n", "memcpy of the same bytes", memcpy_s, gib / memcpy_s);
   std::printf("%-40s %9.4f %9.2f\n", "SafetensorsFile::open, Prefault::kYes", load_s, gib / load_s);
   std::printf("ratio load/memcpy bandwidth: %.2fx (goal >= 0.8x)\n\n", memcpy_s / load_s);
 
   std::printf("prefault methods: map, then a first read of every byte\n");
-  std::printf("%-10s %9s %11s %9s %16s\n", "method", "map s", "1st read s", "total s", "1st-read faults");
-  const std::pair<const char*, PrefaultMethod> methods[] = {
-      {"none", PrefaultMethod::kNone}, {"populate", PrefaultMethod::kPopulate}, {"touch", PrefaultMethod::kTouch}};
+  std::printf("%-10s %9s %11s %9s %16s\n", "method", "map s", "1st read s", "total s",
+              "1st-read faults");
+  const std::pair<const char*, PrefaultMethod> methods[] = {{"none", PrefaultMethod::kNone},
+                                                            {"populate", PrefaultMethod::kPopulate},
+                                                            {"touch", PrefaultMethod::kTouch}};
   std::uint64_t checksum = 0;  // printed, so that the reads are not optimised away
   for (const auto& [name, method] : methods) {
     double map_best = 1e30, read_best = 1e30;
@@ -167,7 +177,8 @@ int main(int argc, char** argv) {
         read_best = read_s;
       }
     }
-    std::printf("%-10s %9.4f %11.4f %9.4f %16ld\n", name, map_best, read_best, map_best + read_best, faults);
+    std::printf("%-10s %9.4f %11.4f %9.4f %16ld\n", name, map_best, read_best, map_best + read_best,
+                faults);
   }
   std::printf("(checksum %llx)\n", static_cast<unsigned long long>(checksum));
   ::close(fd);

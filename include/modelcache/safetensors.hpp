@@ -19,7 +19,23 @@
 namespace modelcache {
 
 // The element types of the safetensors format.
-enum class Dtype { kBool, kU8, kI8, kF8E5M2, kF8E4M3, kI16, kU16, kF16, kBF16, kI32, kU32, kF32, kF64, kI64, kU64 };
+enum class Dtype {
+  kBool,
+  kU8,
+  kI8,
+  kF8E5M2,
+  kF8E4M3,
+  kI16,
+  kU16,
+  kF16,
+  kBF16,
+  kI32,
+  kU32,
+  kF32,
+  kF64,
+  kI64,
+  kU64
+};
 
 std::string_view dtype_name(Dtype dtype);  // as the header spells it: "F32", "BF16", ...
 std::size_t dtype_size(Dtype dtype);       // bytes per element
@@ -52,7 +68,8 @@ struct Tensor {
 // files must not be modified while mapped (cache blobs are read-only).
 class SafetensorsFile {
  public:
-  static Result<SafetensorsFile> open(const std::filesystem::path& path, const LoadOptions& options = {});
+  static Result<SafetensorsFile> open(const std::filesystem::path& path,
+                                      const LoadOptions& options = {});
 
   std::span<const Tensor> tensors() const { return tensors_; }  // sorted by name
   const Tensor* find(std::string_view name) const;
@@ -60,7 +77,7 @@ class SafetensorsFile {
   // name order wins on a conflict).
   const std::map<std::string, std::string, std::less<>>& metadata() const { return metadata_; }
   std::span<const std::filesystem::path> files() const { return files_; }
-  std::uint64_t tensor_bytes() const;  // sum of Tensor::bytes
+  std::uint64_t tensor_bytes() const;                           // sum of Tensor::bytes
   std::uint64_t mapped_bytes() const { return mapped_bytes_; }  // sum of the file sizes
 
  private:

@@ -20,13 +20,14 @@ namespace {
 void touch_pages(const std::byte* data, std::uint64_t size) {
   const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   const std::uint64_t pages = (size + page - 1) / page;
-  const unsigned workers =
-      static_cast<unsigned>(std::clamp<std::uint64_t>(pages / 4096, 1, std::max(1u, std::thread::hardware_concurrency())));
+  const unsigned workers = static_cast<unsigned>(std::clamp<std::uint64_t>(
+      pages / 4096, 1, std::max(1u, std::thread::hardware_concurrency())));
   std::vector<std::jthread> threads;
   for (unsigned w = 0; w < workers; ++w) {
     threads.emplace_back([=] {
       volatile std::byte sink{};
-      for (std::uint64_t p = pages * w / workers; p < pages * (w + 1) / workers; ++p) sink = data[p * page];
+      for (std::uint64_t p = pages * w / workers; p < pages * (w + 1) / workers; ++p)
+        sink = data[p * page];
       (void)sink;
     });
   }
@@ -34,7 +35,8 @@ void touch_pages(const std::byte* data, std::uint64_t size) {
 
 }  // namespace
 
-Result<std::shared_ptr<const MappedFile>> MappedFile::map(int fd, std::uint64_t size, const std::filesystem::path& path,
+Result<std::shared_ptr<const MappedFile>> MappedFile::map(int fd, std::uint64_t size,
+                                                          const std::filesystem::path& path,
                                                           PrefaultMethod prefault) {
   int flags = MAP_SHARED;
   if (prefault == PrefaultMethod::kPopulate) flags |= MAP_POPULATE;

@@ -22,7 +22,8 @@ enum class PrefaultMethod {
 class MappedFile {
  public:
   // `fd` is open for reading and `size` is its size (> 0).
-  static Result<std::shared_ptr<const MappedFile>> map(int fd, std::uint64_t size, const std::filesystem::path& path,
+  static Result<std::shared_ptr<const MappedFile>> map(int fd, std::uint64_t size,
+                                                       const std::filesystem::path& path,
                                                        PrefaultMethod prefault);
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;

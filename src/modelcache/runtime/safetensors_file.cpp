@@ -1,10 +1,9 @@
 // SafetensorsFile::open: finds the checkpoint, validates every header before
 // mapping, and assembles one table from a file or the shards of an index.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
@@ -41,7 +40,8 @@ struct LoadedFile {
 
 std::string label_of(const fs::path& path) { return util::printable(path.string(), 400); }
 
-Status pread_all(int fd, void* buffer, std::size_t size, std::uint64_t offset, const fs::path& path) {
+Status pread_all(int fd, void* buffer, std::size_t size, std::uint64_t offset,
+                 const fs::path& path) {
   auto* out = static_cast<char*>(buffer);
   while (size > 0) {
     ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
@@ -64,7 +64,8 @@ Result<util::UniqueFd> open_regular(const fs::path& path, std::uint64_t& size) {
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return std::unexpected(util::errno_error("stat", path, errno));
-  if (!S_ISREG(st.st_mode)) return fail(ErrorCode::kInvalidArgument, label_of(path) + ": not a regular file");
+  if (!S_ISREG(st.st_mode))
+    return fail(ErrorCode::kInvalidArgument, label_of(path) + ": not a regular file");
   size = static_cast<std::uint64_t>(st.st_size);
   return fd;
 }
@@ -78,12 +79,14 @@ Result<LoadedFile> load_file(const fs::path& path, PrefaultMethod prefault) {
   const std::string label = label_of(path);
   std::array<std::byte, 8> prefix{};
   if (size >= prefix.size()) {
-    if (auto ok = pread_all(fd->get(), prefix.data(), prefix.size(), 0, path); !ok) return std::unexpected(ok.error());
+    if (auto ok = pread_all(fd->get(), prefix.data(), prefix.size(), 0, path); !ok)
+      return std::unexpected(ok.error());
   }
   auto n = runtime::header_length(prefix, size, label);
   if (!n) return std::unexpected(n.error());
   std::string text(*n, '\0');
-  if (auto ok = pread_all(fd->get(), text.data(), text.size(), 8, path); !ok) return std::unexpected(ok.error());
+  if (auto ok = pread_all(fd->get(), text.data(), text.size(), 8, path); !ok)
+    return std::unexpected(ok.error());
   auto header = runtime::parse_header(text, size - 8 - *n, label);
   if (!header) return std::unexpected(header.error());
   auto mapping = MappedFile::map(fd->get(), size, path, prefault);
@@ -96,8 +99,10 @@ Result<LoadedFile> load_file(const fs::path& path, PrefaultMethod prefault) {
 Result<fs::path> find_checkpoint(const fs::path& dir) {
   std::vector<std::string> indexes, files;
   for (auto& name : util::list_dir(dir)) {
-    if (name.ends_with(kIndexSuffix)) indexes.push_back(name);
-    else if (name.ends_with(kFileSuffix)) files.push_back(name);
+    if (name.ends_with(kIndexSuffix))
+      indexes.push_back(name);
+    else if (name.ends_with(kFileSuffix))
+      files.push_back(name);
   }
   if (indexes.size() == 1) return dir / indexes[0];
   if (std::ranges::find(indexes, "model.safetensors.index.json") != indexes.end()) {
@@ -105,13 +110,16 @@ Result<fs::path> find_checkpoint(const fs::path& dir) {
   }
   const std::string label = label_of(dir);
   if (indexes.size() > 1) {
-    return fail(ErrorCode::kInvalidArgument,
-                label + ": several *.safetensors.index.json and none is model.safetensors.index.json; name one");
+    return fail(ErrorCode::kInvalidArgument, label +
+                                                 ": several *.safetensors.index.json and none is "
+                                                 "model.safetensors.index.json; name one");
   }
   if (files.size() == 1) return dir / files[0];
-  if (files.empty()) return fail(ErrorCode::kNotFound, label + ": no *.safetensors file or index in this directory");
+  if (files.empty())
+    return fail(ErrorCode::kNotFound, label + ": no *.safetensors file or index in this directory");
   return fail(ErrorCode::kInvalidArgument,
-              fmt::format("{}: {} .safetensors files and no index; name the file to load", label, files.size()));
+              fmt::format("{}: {} .safetensors files and no index; name the file to load", label,
+                          files.size()));
 }
 
 PrefaultMethod method_for(Prefault prefault) {
@@ -125,20 +133,23 @@ Status check_shard(const runtime::ShardIndex& index, const std::string& shard, c
   for (const auto& entry : header.tensors) {
     auto it = index.weight_map.find(entry.name);
     if (it == index.weight_map.end()) {
-      return fail(ErrorCode::kIntegrity, fmt::format("{}: tensor '{}' of shard '{}' is not in the weight_map", label,
-                                                     util::printable(entry.name), util::printable(shard)));
+      return fail(ErrorCode::kIntegrity,
+                  fmt::format("{}: tensor '{}' of shard '{}' is not in the weight_map", label,
+                              util::printable(entry.name), util::printable(shard)));
     }
     if (it->second != shard) {
       return fail(ErrorCode::kIntegrity,
-                  fmt::format("{}: tensor '{}' is in shard '{}' but the weight_map puts it in '{}'", label,
-                              util::printable(entry.name), util::printable(shard), util::printable(it->second)));
+                  fmt::format("{}: tensor '{}' is in shard '{}' but the weight_map puts it in '{}'",
+                              label, util::printable(entry.name), util::printable(shard),
+                              util::printable(it->second)));
     }
   }
   return {};
 }
 
 // The shards of an index, each checked against the weight_map as it is loaded.
-Result<std::vector<std::pair<fs::path, LoadedFile>>> load_shards(const fs::path& index_path, PrefaultMethod prefault) {
+Result<std::vector<std::pair<fs::path, LoadedFile>>> load_shards(const fs::path& index_path,
+                                                                 PrefaultMethod prefault) {
   const std::string label = label_of(index_path);
   auto text = util::read_file(index_path);
   if (!text) {
@@ -152,12 +163,14 @@ Result<std::vector<std::pair<fs::path, LoadedFile>>> load_shards(const fs::path&
   for (const auto& shard : index->shards) {
     fs::path shard_path = index_path.parent_path() / shard;
     if (!util::exists(shard_path)) {
-      return fail(ErrorCode::kNotFound, fmt::format("{}: shard '{}' named by the weight_map is missing next to the index",
-                                                    label, util::printable(shard)));
+      return fail(ErrorCode::kNotFound,
+                  fmt::format("{}: shard '{}' named by the weight_map is missing next to the index",
+                              label, util::printable(shard)));
     }
     auto file = load_file(shard_path, prefault);
     if (!file) return std::unexpected(file.error());
-    if (auto ok = check_shard(*index, shard, file->header, label); !ok) return std::unexpected(ok.error());
+    if (auto ok = check_shard(*index, shard, file->header, label); !ok)
+      return std::unexpected(ok.error());
     tensors += file->header.tensors.size();
     loaded.emplace_back(std::move(shard_path), std::move(*file));
   }
@@ -166,11 +179,13 @@ Result<std::vector<std::pair<fs::path, LoadedFile>>> load_shards(const fs::path&
   if (tensors != index->weight_map.size()) {
     for (const auto& [name, shard] : index->weight_map) {
       bool found = std::ranges::any_of(loaded, [&](const auto& f) {
-        return std::ranges::binary_search(f.second.header.tensors, name, {}, &runtime::TensorEntry::name);
+        return std::ranges::binary_search(f.second.header.tensors, name, {},
+                                          &runtime::TensorEntry::name);
       });
       if (!found) {
-        return fail(ErrorCode::kIntegrity, fmt::format("{}: tensor '{}' is not in its shard '{}'", label,
-                                                       util::printable(name), util::printable(shard)));
+        return fail(ErrorCode::kIntegrity,
+                    fmt::format("{}: tensor '{}' is not in its shard '{}'", label,
+                                util::printable(name), util::printable(shard)));
       }
     }
   }
@@ -202,8 +217,8 @@ Result<SafetensorsFile> SafetensorsFile::open(const fs::path& path, const LoadOp
     auto& [file_path, file] = loaded[i];
     const std::byte* data = file.mapping->data() + file.data_offset;
     for (auto& entry : file.header.tensors) {
-      out.tensors_.push_back(Tensor{std::move(entry.name), entry.dtype, std::move(entry.shape), data + entry.begin,
-                                    entry.end - entry.begin, i});
+      out.tensors_.push_back(Tensor{std::move(entry.name), entry.dtype, std::move(entry.shape),
+                                    data + entry.begin, entry.end - entry.begin, i});
     }
     out.metadata_.merge(file.header.metadata);  // keeps the first shard's value on a conflict
     out.files_.push_back(file_path);

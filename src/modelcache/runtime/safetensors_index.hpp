@@ -13,7 +13,7 @@ namespace modelcache::runtime {
 
 struct ShardIndex {
   std::map<std::string, std::string, std::less<>> weight_map;  // tensor -> shard file name
-  std::vector<std::string> shards;                              // distinct shard names, sorted
+  std::vector<std::string> shards;                             // distinct shard names, sorted
 };
 
 // Strict: duplicate keys, a missing or empty weight_map, non-string shard names

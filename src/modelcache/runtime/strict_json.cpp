@@ -23,8 +23,8 @@ Result<json> parse_strict_json(std::string_view text, std::string_view what) {
         if (!open_objects.empty()) open_objects.pop_back();
         break;
       case json::parse_event_t::key:
-        if (!open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second &&
-            !duplicate) {
+        if (!open_objects.empty() &&
+            !open_objects.back().insert(parsed.get<std::string>()).second && !duplicate) {
           duplicate = parsed.get<std::string>();
         }
         break;
@@ -43,7 +43,8 @@ Result<json> parse_strict_json(std::string_view text, std::string_view what) {
     }
     return doc;
   } catch (const json::parse_error& e) {
-    return fail(ErrorCode::kIntegrity, std::string(what) + ": not valid JSON (byte " + std::to_string(e.byte) +
+    return fail(ErrorCode::kIntegrity, std::string(what) + ": not valid JSON (byte " +
+                                           std::to_string(e.byte) +
                                            "); the file is corrupt or not in this format");
   }
 }
