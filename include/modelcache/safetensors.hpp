@@ -42,7 +42,9 @@ std::size_t dtype_size(Dtype dtype);       // bytes per element
 
 enum class Prefault {
   kNo,   // pages are read on first access (page faults during the first request)
-  kYes,  // every page is mapped before open() returns (MAP_POPULATE)
+  // Every page is mapped before open() returns (MAP_POPULATE; a file not in the
+  // page cache is read from disk first). bench/safetensors_load.md says why.
+  kYes,
 };
 
 struct LoadOptions {
