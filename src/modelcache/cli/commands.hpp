@@ -33,5 +33,7 @@ void add_export(CLI::App& app);
 void add_import(CLI::App& app);
 // The daemon (server/daemon.hpp).
 void add_serve(CLI::App& app);
+// Safetensors tensor table (modelcache/safetensors.hpp).
+void add_inspect(CLI::App& app);
 
 }  // namespace modelcache::cli

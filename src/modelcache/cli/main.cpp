@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   modelcache::cli::add_export(app);
   modelcache::cli::add_import(app);
   modelcache::cli::add_serve(app);
+  modelcache::cli::add_inspect(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

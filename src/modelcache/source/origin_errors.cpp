@@ -32,23 +32,6 @@ Error status_error(long status, std::string_view subject, TokenSent token_sent) 
   return {ErrorCode::kProtocol, fmt::format("{}: unexpected HTTP {}", what, status)};
 }
 
-std::string printable(std::string_view text, std::size_t max_chars) {
-  std::string out;
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (out.size() >= max_chars) {
-      out += "...";
-      break;
-    }
-    if (u < 0x20 || u == 0x7f) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 std::string scrub(std::string text, const std::optional<std::string>& secret) {
   if (!secret || secret->empty()) return text;
   for (auto pos = text.find(*secret); pos != std::string::npos; pos = text.find(*secret, pos)) {

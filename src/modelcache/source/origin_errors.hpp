@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "modelcache/error.hpp"
+#include "util/strings.hpp"
 
 namespace modelcache::source {
 
@@ -21,8 +22,8 @@ enum class TokenSent { kNo, kYes };
 // anything else that is not 2xx -> kProtocol.
 Error status_error(long status, std::string_view subject, TokenSent token_sent);
 
-// One line, control bytes escaped as \xNN, at most `max_chars` (then "...").
-std::string printable(std::string_view text, std::size_t max_chars = 200);
+// One line, control bytes escaped (util/strings.hpp; the runtime's loaders use it too).
+using util::printable;
 
 // `text` with every occurrence of `secret` replaced, for server-supplied text
 // that might echo a credential back.

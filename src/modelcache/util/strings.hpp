@@ -21,6 +21,9 @@ std::string url_decode(std::string_view s);
 std::optional<std::uint64_t> parse_size(std::string_view s);
 std::optional<std::int64_t> parse_int(std::string_view s);
 std::string format_bytes(std::uint64_t bytes);
+// One line for a message: control bytes escaped as \xNN, at most `max_chars`
+// (then "..."), so that a hostile name cannot inject newlines or flood the terminal.
+std::string printable(std::string_view text, std::size_t max_chars = 200);
 // Value of an environment variable; std::nullopt when unset or empty.
 std::optional<std::string> env(const char* name);
 

@@ -19,3 +19,9 @@ TEST(Strings, ParseSize) {
   EXPECT_FALSE(parse_size("lots"));
   EXPECT_FALSE(parse_size("12 parsecs"));
 }
+
+TEST(Strings, PrintableEscapesControlBytesAndCaps) {
+  EXPECT_EQ(printable("plain name"), "plain name");
+  EXPECT_EQ(printable("a\nb\x7f"), "a\\x0ab\\x7f");
+  EXPECT_EQ(printable(std::string(10, 'x'), 4), "xxxx...");
+}
