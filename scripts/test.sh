@@ -27,7 +27,7 @@ bash scripts/build.sh "$here/build-asan" -DMODELCACHE_SANITIZE=ON "${sanitizer_f
 echo "== unit tests under ASan + UBSan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure --timeout 900 -j2 -L unit)
-(cd build-asan && ctest --output-on-failure --timeout 900 -R 'integration\.(test_faults|test_pull_hf|test_manage)')
+(cd build-asan && ctest --output-on-failure --timeout 900 -R 'integration\.(test_faults|test_pull_hf|test_manage|test_serve)')
 
 echo "== threaded parts under ThreadSanitizer"
 cmake -S "$here" -B "$here/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMODELCACHE_TSAN=ON \
