@@ -13,6 +13,7 @@
 
 #include "core/config.hpp"
 #include "modelcache/cache.hpp"
+#include "net/curl_setup.hpp"
 #include "server/health_routes.hpp"
 #include "server/http_server.hpp"
 #include "server/hub_mirror.hpp"
@@ -54,6 +55,12 @@ Status run_daemon(const DaemonOptions& options) {
   // pull without a token must prove that the repo is public (server/access_guard.hpp).
   ::unsetenv("HF_TOKEN");
   ::unsetenv("HUGGING_FACE_HUB_TOKEN");
+
+  // libcurl's global init (and OpenSSL's under it) runs here, on the main thread
+  // before any other starts, as libcurl asks; done lazily by the first pull it ran
+  // on a connection thread and left that thread's OpenSSL error state behind when
+  // the daemon stopped during a pull (LeakSanitizer, test_serve.py).
+  net::ensure_curl_global_init();
 
   auto config = core::Config::from_env();
   if (!config) return std::unexpected(config.error());
