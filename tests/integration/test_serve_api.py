@@ -7,6 +7,7 @@ import time
 import urllib.parse
 
 from conftest import assert_cache_valid, sha256_file
+from test_manage import Holder
 from test_serve import MODEL_FILES, daemon, hub, upstream_body_bytes  # noqa: F401 (fixtures)
 
 SAMPLE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? '
@@ -74,6 +75,18 @@ def test_pull_job_then_list_and_delete(mc, hub, daemon):
     assert m["model"] == "hf://org/model" and m["revisions"] == ["main"] and m["path"] == snap
     assert m["bytes"] == size and m["files"] == len(MODEL_FILES) and m["last_used"] > 0
     assert len(m["snapshot"]) == 40
+
+    # A process holding the snapshot's lease: 409, and every file stays.
+    mc.env["HF_ENDPOINT"] = hub.url
+    holder = Holder(mc, "hf://org/model")
+    try:
+        status, out = call(daemon, "DELETE", "/v1/models/" + urllib.parse.quote("hf://org/model@main", safe=""))
+        assert status == 409 and out["skipped"] == [f"hf://org/model@{m['snapshot']}"], out
+        assert "in use" in out["error"] and out["removed"] == []
+        for f in MODEL_FILES:
+            assert sha256_file(f"{snap}/{f}") == sha256_file(model / f), f
+    finally:
+        holder.stop()
 
     # @snapshot-prefix of an absent one, then the whole model, then again: gone.
     status, out = call(daemon, "DELETE", "/v1/models/" + urllib.parse.quote("hf://org/model@0000000", safe=""))
