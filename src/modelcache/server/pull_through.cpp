@@ -65,14 +65,6 @@ Result<Snapshot> PullThrough::pull(std::string_view ref_text, const core::ModelR
 
 Result<Snapshot> PullThrough::single_flight(const std::string& key, const core::ModelRef& repo,
                                             std::string_view ref_text, PullOptions options) {
-  // A hit: the store answers without the upstream (no listing, no download).
-  bool hit = repo.kind == core::RefKind::kHuggingFace &&
-             in_store(repo, options.revision.empty() ? repo.revision : options.revision);
-  if (hit) {
-    metrics_.cache_hit();
-  } else {
-    metrics_.cache_miss();
-  }
   std::promise<Result<Snapshot>> promise;
   std::shared_future<Result<Snapshot>> shared;
   bool leader = false;
@@ -87,7 +79,16 @@ Result<Snapshot> PullThrough::single_flight(const std::string& key, const core::
       leader = true;
     }
   }
-  if (!leader) return shared.get();  // a copy: every waiter holds its own lease
+  // A hit: every byte came from the store (a waiter counts as its leader's pull).
+  auto count = [this](const Result<Snapshot>& r) {
+    if (r && r->bytes_downloaded == 0) {
+      metrics_.cache_hit();
+    } else {
+      metrics_.cache_miss();
+    }
+    return r;
+  };
+  if (!leader) return count(shared.get());  // a copy: every waiter holds its own lease
   options.stop = stop_;
   bool listed = false;  // on_files is called only when the pull listed the upstream
   auto on_files = std::move(options.on_files);
@@ -111,7 +112,7 @@ Result<Snapshot> PullThrough::single_flight(const std::string& key, const core::
     in_flight_.erase(key);
   }
   promise.set_value(result);
-  return result;
+  return count(result);
 }
 
 Result<MirrorSnapshot> PullThrough::get(const core::ModelRef& repo, std::string_view revision,
