@@ -6,9 +6,9 @@ import re
 import time
 import urllib.parse
 
-from conftest import assert_cache_valid, sha256_file
+from conftest import assert_cache_valid, free_port, sha256_file
 from test_manage import Holder
-from test_serve import MODEL_FILES, daemon, hub, upstream_body_bytes  # noqa: F401 (fixtures)
+from test_serve import MODEL_FILES, Daemon, daemon, hub, upstream_body_bytes  # noqa: F401 (fixtures)
 
 SAMPLE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? '
                     r'(-?[0-9.e+-]+|\+Inf|NaN)$')
@@ -152,4 +152,19 @@ def test_metrics_count_bytes_hits_and_misses(mc, hub, daemon):
     assert m2['modelcache_request_duration_seconds_bucket{route="resolve",le="0.005"}'] <= 3
     assert m2["modelcache_pulls_in_flight"] == 0
     assert m2["modelcache_upstream_errors_total"] == 0
+    assert_cache_valid(mc.home)
+
+
+def test_unreachable_upstream_fails_the_job_and_counts(mc, tmp_path):
+    mc.env.update({"MODELCACHE_MAX_ATTEMPTS": "1", "MODELCACHE_BACKOFF_MS": "1"})
+    d = Daemon(mc, f"http://127.0.0.1:{free_port()}", tmp_path / "serve.log")
+    try:
+        out = wait_job(d, start_pull(d, ref="hf://org/model"))
+        assert out["state"] == "failed" and "cannot reach" in out["error"] and "\n" not in out["error"], out
+        m, _ = metrics(d)
+        assert m["modelcache_upstream_errors_total"] == 1 and m["modelcache_cache_misses_total"] == 1
+        assert m["modelcache_pulls_in_flight"] == 0 and m["modelcache_fetched_bytes_total"] == 0
+        assert m['modelcache_requests_total{route="v1_pull",code="202"}'] == 1
+    finally:
+        assert d.stop() == 0
     assert_cache_valid(mc.home)
