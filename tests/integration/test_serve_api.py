@@ -5,10 +5,13 @@ import json
 import re
 import time
 import urllib.parse
+from pathlib import Path
 
-from conftest import assert_cache_valid, free_port, sha256_file
+import os
+
+from conftest import assert_cache_valid, free_port, sha256_file, write_random
 from test_manage import Holder
-from test_serve import MODEL_FILES, Daemon, daemon, hub, upstream_body_bytes  # noqa: F401 (fixtures)
+from test_serve import LFS_THRESHOLD, MODEL_FILES, Daemon, daemon, hub, upstream_body_bytes  # noqa: F401 (fixtures)
 
 SAMPLE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? '
                     r'(-?[0-9.e+-]+|\+Inf|NaN)$')
@@ -167,4 +170,36 @@ def test_unreachable_upstream_fails_the_job_and_counts(mc, tmp_path):
         assert m['modelcache_requests_total{route="v1_pull",code="202"}'] == 1
     finally:
         assert d.stop() == 0
+    assert_cache_valid(mc.home)
+
+
+def test_job_progress_while_running_then_sigterm(mc, tmp_path, fixture_factory, nginx_factory):
+    # LFS bytes from a rate-limited nginx: the job is still running when we look.
+    root = tmp_path / "hub"
+    model = root / "org" / "big"
+    model.mkdir(parents=True)
+    write_random(model / "weights.bin", 4 << 20, seed=55)
+    (model / "config.json").write_text("{}\n")
+    cdn = tmp_path / "cdn"
+    cdn.mkdir()
+    os.link(model / "weights.bin", cdn / sha256_file(model / "weights.bin"))
+    nginx = nginx_factory(cdn, limit_rate="1m")
+    hub = fixture_factory("hf_fixture.py", "--root", root, "--lfs-threshold", LFS_THRESHOLD,
+                          "--lfs-base-url", nginx.url)
+    d = Daemon(mc, hub.url, tmp_path / "serve.log")
+    job = start_pull(d, ref="hf://org/big")
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        status, out = call(d, "GET", f"/v1/jobs/{job}")
+        if out["bytes_done"] > 0:
+            break
+        time.sleep(0.05)
+    assert out["state"] == "running" and out["files_total"] == 2, out
+    assert 0 < out["bytes_done"] < out["bytes_total"] == (4 << 20) + 3, out
+    m, _ = metrics(d)
+    assert m["modelcache_pulls_in_flight"] == 1
+    started = time.time()
+    assert d.stop() == 0, Path(d.log_path).read_text()
+    assert time.time() - started < 10
+    assert not list(mc.home.glob("models/*/snapshots/*/weights.bin"))
     assert_cache_valid(mc.home)
