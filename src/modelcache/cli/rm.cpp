@@ -6,35 +6,9 @@
 
 #include "cli/commands.hpp"
 #include "cli/manage.hpp"
-#include "core/model_ref.hpp"
+#include "cache/remove_ref.hpp"
 
 namespace modelcache::cli {
-
-namespace {
-
-Result<std::string> resolve_snapshot(const store::Store& store, const core::ModelRef& ref,
-                                     const std::vector<store::SnapshotInfo>& snaps) {
-  const std::string folder = ref.folder_name();
-  std::vector<std::string> matches;
-  for (const auto& s : snaps) {
-    if (s.folder != folder) continue;
-    if (s.snapshot_id == ref.revision) return s.snapshot_id;
-    if (ref.revision.size() >= 7 && s.snapshot_id.starts_with(ref.revision))
-      matches.push_back(s.snapshot_id);
-  }
-  auto rec = store.read_ref(folder, ref.revision);
-  if (rec && *rec) return (*rec)->snapshot_id;
-  if (matches.size() == 1) return matches.front();
-  if (matches.size() > 1) {
-    return fail(ErrorCode::kInvalidArgument, ref.revision + " matches " +
-                                                 std::to_string(matches.size()) + " snapshots of " +
-                                                 ref.id() + "; give more characters");
-  }
-  return fail(ErrorCode::kNotCached,
-              ref.id() + "@" + ref.revision + " is not in the cache (see `modelcache ls`)");
-}
-
-}  // namespace
 
 void add_rm(CLI::App& app) {
   struct Args {
@@ -48,29 +22,9 @@ void add_rm(CLI::App& app) {
   cmd->add_flag("--json", args->json, "one JSON object");
   cmd->callback([args] {
     auto run = [&]() -> Result<store::ManageReport> {
-      auto ref = core::parse_ref(args->ref);
-      if (!ref) return std::unexpected(ref.error());
       auto store = open_store();
       if (!store) return std::unexpected(store.error());
-      auto snaps = store->list();
-      if (!snaps) return std::unexpected(snaps.error());
-      const std::string folder = ref->folder_name();
-      bool known = util::exists(store->layout().model_dir(folder));
-      if (!known)
-        return fail(ErrorCode::kNotCached,
-                    ref->id() + " is not in the cache (see `modelcache ls`)");
-      // hf:// refs default to @main: only an explicit @ (or a bucket pin) names one snapshot.
-      auto at = args->ref.find(
-          '@', args->ref.find("://") == std::string::npos ? 0 : args->ref.find("://") + 3);
-      bool one = (ref->kind == core::RefKind::kHuggingFace || ref->is_bucket()) &&
-                 at != std::string::npos && !ref->revision.empty();
-      std::optional<std::string> id;
-      if (one) {
-        auto resolved = resolve_snapshot(*store, *ref, *snaps);
-        if (!resolved) return std::unexpected(resolved.error());
-        id = *resolved;
-      }
-      return store::remove(*store, folder, id);
+      return remove_ref(*store, args->ref);
     };
     auto report = run();
     if (!report) {

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <stop_token>
@@ -17,6 +18,9 @@
 #include "server/health_routes.hpp"
 #include "server/http_server.hpp"
 #include "server/hub_mirror.hpp"
+#include "server/metrics.hpp"
+#include "server/native_routes.hpp"
+#include "server/pull_jobs.hpp"
 #include "server/pull_through.hpp"
 #include "server/upstream_hub.hpp"
 #include "store/store.hpp"
@@ -74,12 +78,25 @@ Status run_daemon(const DaemonOptions& options) {
   // Access answers live as long as a branch's ref does (MODELCACHE_REF_TTL).
   UpstreamHub upstream(config->hf_endpoint, config->transfer);
   AccessGuard guard(upstream, config->ref_ttl);
-  PullThrough pulls(*cache, std::move(*store), guard, config->ref_ttl, stop_pulls.get_token());
+  Metrics metrics;
+  PullThrough pulls(*cache, std::move(*store), guard, config->ref_ttl, stop_pulls.get_token(), metrics);
   HubMirror mirror(pulls, upstream);
-  auto handler = [&](const HttpRequest& request) -> HttpResponse {
+  PullJobs jobs(pulls);  // after `pulls`: destroyed first, joining the job threads
+  NativeApi native(pulls, jobs);
+  auto route = [&](const HttpRequest& request) -> HttpResponse {
     if (auto r = health_route(request, draining ? Readiness::kDraining : Readiness::kReady)) return std::move(*r);
+    if (auto r = metrics_route(request, metrics)) return std::move(*r);
+    if (auto r = native.handle(request)) return std::move(*r);
     if (auto r = mirror.handle(request)) return std::move(*r);
     return error_response(404, "", "Not Found");
+  };
+  auto handler = [&](const HttpRequest& request) -> HttpResponse {
+    auto start = std::chrono::steady_clock::now();
+    HttpResponse response = route(request);
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    metrics.record_request(route_of(request), response.status, took.count());
+    if (request.method != "HEAD") metrics.add_served(response.content_length());
+    return response;
   };
   auto server = HttpServer::listen(options.host, options.port, ServerLimits{}, handler);
   if (!server) return std::unexpected(server.error());

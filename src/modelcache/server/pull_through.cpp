@@ -8,8 +8,13 @@
 namespace modelcache::server {
 
 PullThrough::PullThrough(Cache& cache, store::Store store, AccessGuard& guard, std::chrono::seconds ref_ttl,
-                         std::stop_token stop)
-    : cache_(cache), store_(std::move(store)), guard_(guard), ref_ttl_(ref_ttl), stop_(std::move(stop)) {}
+                         std::stop_token stop, Metrics& metrics)
+    : cache_(cache),
+      store_(std::move(store)),
+      guard_(guard),
+      ref_ttl_(ref_ttl),
+      stop_(std::move(stop)),
+      metrics_(metrics) {}
 
 bool PullThrough::in_store(const core::ModelRef& repo, std::string_view revision) const {
   std::string id(revision);
@@ -24,11 +29,42 @@ bool PullThrough::in_store(const core::ModelRef& repo, std::string_view revision
   return manifest && *manifest && (*manifest)->present_count() == (*manifest)->files.size();
 }
 
-Result<Snapshot> PullThrough::pull_shared(const core::ModelRef& repo, const std::string& revision,
-                                          const std::optional<std::string>& token) {
+namespace {
+
+std::string flight_key(const core::ModelRef& repo, const std::string& revision,
+                       const std::optional<std::string>& token) {
   // Clients with different credentials never share a pull: one's refusal is not
   // the other's answer.
-  const std::string key = repo.id() + "@" + revision + " " + (token ? util::sha256_hex(*token) : "-");
+  return repo.id() + "@" + revision + " " + (token ? util::sha256_hex(*token) : "-");
+}
+
+bool upstream_failure(ErrorCode code) {
+  // Not a 404 or a refusal: those are the client's answer, not an upstream fault.
+  return code == ErrorCode::kNetwork || code == ErrorCode::kTimeout || code == ErrorCode::kProtocol ||
+         code == ErrorCode::kIntegrity;
+}
+
+}  // namespace
+
+Result<Snapshot> PullThrough::pull_shared(const core::ModelRef& repo, const std::string& revision,
+                                          const std::optional<std::string>& token) {
+  PullOptions options;
+  options.revision = revision;
+  options.token = token;
+  return single_flight(flight_key(repo, revision, token), repo, repo.id(), std::move(options));
+}
+
+Result<Snapshot> PullThrough::pull(std::string_view ref_text, const core::ModelRef& ref, PullOptions options) {
+  // Cache::pull reads the revision from the text itself (a URL's id hides its query).
+  std::string key = flight_key(ref, options.revision.empty() ? ref.revision : options.revision, options.token);
+  // A filtered pull selects other files: it shares only with the same filter.
+  for (const auto& g : options.allow) key += " +" + g;
+  for (const auto& g : options.ignore) key += " -" + g;
+  return single_flight(key, ref, ref_text, std::move(options));
+}
+
+Result<Snapshot> PullThrough::single_flight(const std::string& key, const core::ModelRef& repo,
+                                            std::string_view ref_text, PullOptions options) {
   std::promise<Result<Snapshot>> promise;
   std::shared_future<Result<Snapshot>> shared;
   bool leader = false;
@@ -43,15 +79,32 @@ Result<Snapshot> PullThrough::pull_shared(const core::ModelRef& repo, const std:
       leader = true;
     }
   }
-  if (!leader) return shared.get();  // a copy: every waiter holds its own lease
-  PullOptions options;
-  options.revision = revision;
+  // A hit: every byte came from the store (a waiter counts as its leader's pull).
+  auto count = [this](const Result<Snapshot>& r) {
+    if (r && r->bytes_downloaded == 0) {
+      metrics_.cache_hit();
+    } else {
+      metrics_.cache_miss();
+    }
+    return r;
+  };
+  if (!leader) return count(shared.get());  // a copy: every waiter holds its own lease
   options.stop = stop_;
-  options.token = token;
   bool listed = false;  // on_files is called only when the pull listed the upstream
-  options.on_files = [&listed](std::span<const FileProgress>) { listed = true; };
-  auto result = cache_.pull(repo.id(), options);
-  if (result && listed) guard_.note_listed(repo, token);
+  auto on_files = std::move(options.on_files);
+  options.on_files = [&listed, &on_files](std::span<const FileProgress> files) {
+    listed = true;
+    if (on_files) on_files(files);
+  };
+  metrics_.pull_started();
+  auto result = cache_.pull(ref_text, options);
+  metrics_.pull_finished();
+  if (result) {
+    metrics_.add_fetched(result->bytes_downloaded);
+    if (listed && repo.kind == core::RefKind::kHuggingFace) guard_.note_listed(repo, options.token);
+  } else if (upstream_failure(result.error().code)) {
+    metrics_.upstream_error();
+  }
   {
     // Removed before the waiters wake: a later request asks the store again,
     // which answers a fresh ref or a commit without the upstream.
@@ -59,7 +112,7 @@ Result<Snapshot> PullThrough::pull_shared(const core::ModelRef& repo, const std:
     in_flight_.erase(key);
   }
   promise.set_value(result);
-  return result;
+  return count(result);
 }
 
 Result<MirrorSnapshot> PullThrough::get(const core::ModelRef& repo, std::string_view revision,

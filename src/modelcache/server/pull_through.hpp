@@ -17,6 +17,7 @@
 
 #include "core/model_ref.hpp"
 #include "server/access_guard.hpp"
+#include "server/metrics.hpp"
 #include "modelcache/cache.hpp"
 #include "store/manifest.hpp"
 #include "store/store.hpp"
@@ -33,8 +34,9 @@ struct MirrorSnapshot {
 class PullThrough {
  public:
   // `stop` cancels pulls in flight (daemon shutdown): they keep their part files.
+  // `metrics` counts cache hits/misses, fetched bytes, upstream errors and pulls in flight.
   PullThrough(Cache& cache, store::Store store, AccessGuard& guard, std::chrono::seconds ref_ttl,
-              std::stop_token stop);
+              std::stop_token stop, Metrics& metrics);
 
   // True when a pull of repo@revision would be answered by the store alone (a
   // cached commit, or a branch whose ref is younger than MODELCACHE_REF_TTL).
@@ -45,17 +47,28 @@ class PullThrough {
   Result<MirrorSnapshot> get(const core::ModelRef& repo, std::string_view revision,
                              const std::optional<std::string>& token);
 
+  // A pull for POST /v1/pull: `ref` with `options` (revision, allow, ignore,
+  // on_progress; stop is set here). With no allow/ignore and no token, it shares
+  // the single-flight of the mirror's pulls of the same repo@revision; a waiter
+  // gets no progress calls, only the result.
+  Result<Snapshot> pull(std::string_view ref_text, const core::ModelRef& ref, PullOptions options);
+
   const store::Store& store() const { return store_; }
+  Cache& cache() { return cache_; }
 
  private:
   Result<Snapshot> pull_shared(const core::ModelRef& repo, const std::string& revision,
                                const std::optional<std::string>& token);
+  // One pull per `key` at a time; the others wait for its result.
+  Result<Snapshot> single_flight(const std::string& key, const core::ModelRef& repo, std::string_view ref_text,
+                                 PullOptions options);
 
   Cache& cache_;
   store::Store store_;
   AccessGuard& guard_;
   std::chrono::seconds ref_ttl_;
   std::stop_token stop_;
+  Metrics& metrics_;
   std::mutex mutex_;
   std::map<std::string, std::shared_future<Result<Snapshot>>> in_flight_;  // "id@revision token-hash"
 };
