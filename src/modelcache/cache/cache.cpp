@@ -116,11 +116,14 @@ struct Cache::Impl {
   }
 
   // Full answer from the store, or why not: kNotCached/kOffline with what is missing.
+  // `expected`: answer only if the ref (still) names this snapshot.
   Result<Snapshot> from_store(const core::ModelRef& ref, const cache::SelectionRules& rules,
-                              RefUse use, ErrorCode miss_code) const {
+                              RefUse use, ErrorCode miss_code,
+                              std::optional<std::string_view> expected = std::nullopt) const {
     std::string what = display(ref);
     auto id = local_snapshot_id(ref, use);
     if (!id) return fail(miss_code, what + " is not in the cache");
+    if (expected && *id != *expected) return fail(miss_code, what + " must be resolved again");
     // Leased before reading: gc either removed it already (no manifest) or keeps it.
     auto lease = store::Lease::acquire(store.layout(), ref.folder_name(), *id);
     if (!lease) return std::unexpected(lease.error());
@@ -288,11 +291,10 @@ struct Cache::Impl {
               return pull(ref, options, rules, asked_origin, origin.get());
             },
             [this, &ref](const cache::SelectionRules& rules, const std::string& id) -> Result<Snapshot> {
-              auto local = local_snapshot_id(ref, RefUse::kFresh);
-              if (ref.kind == core::RefKind::kFile || !local || *local != id) {
+              if (ref.kind == core::RefKind::kFile) {
                 return fail(ErrorCode::kNotCached, display(ref) + " must be resolved again");
               }
-              return from_store(ref, rules, RefUse::kFresh, ErrorCode::kNotCached);
+              return from_store(ref, rules, RefUse::kFresh, ErrorCode::kNotCached, id);
             }};
   }
 };
