@@ -144,6 +144,10 @@ def test_pull_auto_fetches_only_the_chosen_package(mc, hub):
     for rel in expected:
         assert sha256_file(snap / rel) == sha256_file(hub.root / "org/multi" / rel), rel
     assert fetched_paths(h) == set(expected)
+    # The manifest's pull and the package's pull share one listing of the origin.
+    listings = [e["path"] for e in h.log() if "/api/models/org/multi/" in e["path"]]
+    assert len([p for p in listings if "/revision/" in p]) == 1, listings
+    assert len([p for p in listings if "/tree/" in p]) == 1, listings
     lfs = [e for e in h.log() if e["listener"] == "lfs"]
     assert sum(e["bytes_sent"] for e in lfs) == 3 << 20  # the fp16 onnx never moved
     # The manifest records the whole listing; only the package is linked.

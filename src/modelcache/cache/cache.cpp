@@ -3,6 +3,8 @@
 #include "modelcache/cache.hpp"
 
 #include <chrono>
+#include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -114,11 +116,14 @@ struct Cache::Impl {
   }
 
   // Full answer from the store, or why not: kNotCached/kOffline with what is missing.
+  // `expected`: answer only if the ref (still) names this snapshot.
   Result<Snapshot> from_store(const core::ModelRef& ref, const cache::SelectionRules& rules,
-                              RefUse use, ErrorCode miss_code) const {
+                              RefUse use, ErrorCode miss_code,
+                              std::optional<std::string_view> expected = std::nullopt) const {
     std::string what = display(ref);
     auto id = local_snapshot_id(ref, use);
     if (!id) return fail(miss_code, what + " is not in the cache");
+    if (expected && *id != *expected) return fail(miss_code, what + " must be resolved again");
     // Leased before reading: gc either removed it already (no manifest) or keeps it.
     auto lease = store::Lease::acquire(store.layout(), ref.folder_name(), *id);
     if (!lease) return std::unexpected(lease.error());
@@ -140,10 +145,31 @@ struct Cache::Impl {
     return snap;
   }
 
+  // What the origin answered; its source stays alive with it, because the files'
+  // `sign` callbacks may need it during the download.
+  struct OriginListing {
+    std::unique_ptr<source::Source> source;
+    source::Listing listing;
+  };
+
+  Result<OriginListing> list_origin(const core::ModelRef& ref, const PullOptions& options) const {
+    auto src = source::make_source(ref, config);
+    if (!src) return std::unexpected(src.error());
+    source::ListOptions list_options;
+    list_options.token = options.token ? options.token : config.hf_token;
+    list_options.secret = options.secret;
+    auto listing = (*src)->list(ref, list_options);
+    if (!listing) return std::unexpected(listing.error());
+    return OriginListing{std::move(*src), std::move(*listing)};
+  }
+
   // `asked_origin`: set when the store could not answer and the origin was asked (only
   // then may the store have grown, so only then does MODELCACHE_MAX_SIZE run).
+  // `origin`: when given, a listing it holds is used instead of asking the origin,
+  // and one this pull makes is kept there (a package pull's two steps list once).
   Result<Snapshot> pull(const core::ModelRef& ref, const PullOptions& options,
-                        const cache::SelectionRules& rules, bool& asked_origin) {
+                        const cache::SelectionRules& rules, bool& asked_origin,
+                        std::optional<OriginListing>* origin = nullptr) {
     auto started = Clock::now();
     NetworkMode network = options.network.value_or(config.network);
     if (network == NetworkMode::kOffline) {
@@ -159,13 +185,14 @@ struct Cache::Impl {
 
     if (options.stop.stop_requested()) return std::unexpected(cancelled(ref));
     asked_origin = true;
-    auto src = source::make_source(ref, config);
-    if (!src) return std::unexpected(src.error());
-    source::ListOptions list_options;
-    list_options.token = options.token ? options.token : config.hf_token;
-    list_options.secret = options.secret;
-    auto listing = (*src)->list(ref, list_options);
-    if (!listing) return std::unexpected(listing.error());
+    std::optional<OriginListing> own;
+    if (!origin) origin = &own;
+    if (!*origin) {
+      auto listed = list_origin(ref, options);
+      if (!listed) return std::unexpected(listed.error());
+      *origin = std::move(*listed);
+    }
+    const source::Listing* listing = &(*origin)->listing;
     if (ref.is_bucket() && is_pinned(ref) && listing->snapshot_id != ref.revision) {
       return fail(ErrorCode::kRevisionNotFound,
                   fmt::format("{} no longer has snapshot {} (its objects changed; it is now {}): "
@@ -254,18 +281,20 @@ struct Cache::Impl {
   }
 
   // For cache/package_pull: this pull, and the store-only answer for a snapshot the
-  // ref still names (local paths are listed on every pull, so never for them).
+  // ref still names (local paths are listed on every pull, so never for them). The
+  // pulls share one origin listing: a cold package pull (manifest, then the
+  // package's files) lists the origin once.
   cache::PackagePullHooks package_hooks(const core::ModelRef& ref, const PullOptions& options,
                                         bool& asked_origin) {
-    return {[this, &ref, &options, &asked_origin](const cache::SelectionRules& rules) {
-              return pull(ref, options, rules, asked_origin);
+    auto origin = std::make_shared<std::optional<OriginListing>>();
+    return {[this, &ref, &options, &asked_origin, origin](const cache::SelectionRules& rules) {
+              return pull(ref, options, rules, asked_origin, origin.get());
             },
             [this, &ref](const cache::SelectionRules& rules, const std::string& id) -> Result<Snapshot> {
-              auto local = local_snapshot_id(ref, RefUse::kFresh);
-              if (ref.kind == core::RefKind::kFile || !local || *local != id) {
+              if (ref.kind == core::RefKind::kFile) {
                 return fail(ErrorCode::kNotCached, display(ref) + " must be resolved again");
               }
-              return from_store(ref, rules, RefUse::kFresh, ErrorCode::kNotCached);
+              return from_store(ref, rules, RefUse::kFresh, ErrorCode::kNotCached, id);
             }};
   }
 };

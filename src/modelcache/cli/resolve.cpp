@@ -53,16 +53,37 @@ void print_explain(const PackageResolution& r) {
   std::printf("chosen: %s (%zu files)\n", r.chosen.c_str(), r.files.size());
 }
 
+struct ResolveArgs {
+  std::string ref;
+  PackageFlags package;
+  std::string revision, token, secret;
+  bool offline = false, explain = false, json = false;
+};
+
+int run_resolve(const ResolveArgs& args) {
+  auto cache = Cache::open();
+  if (!cache) return report_error(cache.error());
+  PullOptions options;
+  options.revision = args.revision;
+  if (auto s = apply_credentials(args.ref, args.token, args.secret, options); !s) return report_error(s.error());
+  if (args.offline) options.network = NetworkMode::kOffline;
+  options.package_request = to_request(args.package);
+  auto r = cache->resolve_package(args.ref, options);
+  if (!r) return report_error(r.error());
+  if (args.json) {
+    std::printf("%s\n", to_json(*r).dump().c_str());
+  } else if (args.explain) {
+    print_explain(*r);
+  } else {
+    std::printf("%s\n", r->chosen.c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 void add_resolve(CLI::App& app) {
-  struct Args {
-    std::string ref;
-    PackageFlags package;
-    std::string revision, token, secret;
-    bool offline = false, explain = false, json = false;
-  };
-  auto args = std::make_shared<Args>();
+  auto args = std::make_shared<ResolveArgs>();
   CLI::App* cmd = app.add_subcommand("resolve", "Print the package of a model that fits this machine");
   cmd->add_option("ref", args->ref, "hf://ORG/NAME[@REV], s3://..., a path, ...")->required();
   add_package_filter_flags(*cmd, args->package);
@@ -72,33 +93,7 @@ void add_resolve(CLI::App& app) {
   cmd->add_flag("--offline", args->offline, "never use the network");
   cmd->add_flag("--explain", args->explain, "print the machine facts and every candidate, kept or dropped");
   cmd->add_flag("--json", args->json, "one JSON object (with every candidate)");
-  cmd->callback([args] {
-    auto cache = Cache::open();
-    if (!cache) {
-      exit_status() = report_error(cache.error());
-      return;
-    }
-    PullOptions options;
-    options.revision = args->revision;
-    if (auto s = apply_credentials(args->ref, args->token, args->secret, options); !s) {
-      exit_status() = report_error(s.error());
-      return;
-    }
-    if (args->offline) options.network = NetworkMode::kOffline;
-    options.package_request = to_request(args->package);
-    auto r = cache->resolve_package(args->ref, options);
-    if (!r) {
-      exit_status() = report_error(r.error());
-      return;
-    }
-    if (args->json) {
-      std::printf("%s\n", to_json(*r).dump().c_str());
-    } else if (args->explain) {
-      print_explain(*r);
-    } else {
-      std::printf("%s\n", r->chosen.c_str());
-    }
-  });
+  cmd->callback([args] { exit_status() = run_resolve(*args); });
 }
 
 }  // namespace modelcache::cli
