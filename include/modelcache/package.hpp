@@ -46,7 +46,6 @@ struct PackageResolution {
   std::vector<std::string> files;  // the chosen package's files + shared files + the manifest
   std::vector<PackageCandidate> candidates;  // kept ones by rank, then dropped ones in manifest order
   MachineInfo machine;
-  bool from_decision_cache = false;  // the decision came from resolution-cache/
 };
 
 }  // namespace modelcache

@@ -34,10 +34,6 @@ std::string ref_name(const core::ModelRef& ref) {
   return ref.kind == core::RefKind::kHuggingFace ? ref.revision : std::string("latest");
 }
 
-std::string display(const core::ModelRef& ref) {
-  return ref.revision.empty() ? ref.id() : ref.id() + "@" + ref.revision;
-}
-
 // A revision that never moves: a Hub commit, or a bucket ref pinned to a snapshot id.
 bool is_pinned(const core::ModelRef& ref) {
   return (ref.kind == core::RefKind::kHuggingFace || ref.is_bucket()) &&
@@ -86,7 +82,7 @@ bool manifest_covers(const store::Manifest& manifest, const std::vector<store::M
 
 Error cancelled(const core::ModelRef& ref) {
   return Error{ErrorCode::kCancelled,
-               display(ref) + ": cancelled; nothing was published, and the next pull resumes the "
+               ref.display() + ": cancelled; nothing was published, and the next pull resumes the "
                               "downloads"};
 }
 
@@ -120,7 +116,7 @@ struct Cache::Impl {
   Result<Snapshot> from_store(const core::ModelRef& ref, const cache::SelectionRules& rules,
                               RefUse use, ErrorCode miss_code,
                               std::optional<std::string_view> expected = std::nullopt) const {
-    std::string what = display(ref);
+    std::string what = ref.display();
     auto id = local_snapshot_id(ref, use);
     if (!id) return fail(miss_code, what + " is not in the cache");
     if (expected && *id != *expected) return fail(miss_code, what + " must be resolved again");
@@ -199,7 +195,7 @@ struct Cache::Impl {
                               "pull without the pin, or run `modelcache lock` again",
                               ref.id(), ref.revision, listing->snapshot_id));
     }
-    auto selected = cache::select_files(listing->files, rules, display(ref));
+    auto selected = cache::select_files(listing->files, rules, ref.display());
     if (!selected) return std::unexpected(selected.error());
     if (options.stop.stop_requested()) return std::unexpected(cancelled(ref));
 
@@ -292,7 +288,7 @@ struct Cache::Impl {
             },
             [this, &ref](const cache::SelectionRules& rules, const std::string& id) -> Result<Snapshot> {
               if (ref.kind == core::RefKind::kFile) {
-                return fail(ErrorCode::kNotCached, display(ref) + " must be resolved again");
+                return fail(ErrorCode::kNotCached, ref.display() + " must be resolved again");
               }
               return from_store(ref, rules, RefUse::kFresh, ErrorCode::kNotCached, id);
             }};

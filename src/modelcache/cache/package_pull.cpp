@@ -14,10 +14,6 @@ namespace modelcache::cache {
 
 namespace {
 
-std::string display(const core::ModelRef& ref) {
-  return ref.revision.empty() ? ref.id() : ref.id() + "@" + ref.revision;
-}
-
 bool is_auto(const PullOptions& options) { return options.package == "auto"; }
 
 std::string package_ids(const package::PackageSet& set) {
@@ -56,7 +52,7 @@ Result<PackageResolution> negotiate_for(const core::ModelRef& ref, const PullOpt
   if (!snap) return std::unexpected(snap.error());
   auto listing = store.read_manifest(ref.folder_name(), snap->snapshot_id);
   if (!listing) return std::unexpected(listing.error());
-  if (!*listing) return fail(ErrorCode::kNotCached, display(ref) + ": snapshot " + snap->snapshot_id + " vanished; pull again");
+  if (!*listing) return fail(ErrorCode::kNotCached, ref.display() + ": snapshot " + snap->snapshot_id + " vanished; pull again");
   std::vector<std::string> listed;
   for (const auto& f : (*listing)->files) listed.push_back(f.path);
 
@@ -69,7 +65,7 @@ Result<PackageResolution> negotiate_for(const core::ModelRef& ref, const PullOpt
   if (std::find(listed.begin(), listed.end(), kPackageManifestName) != listed.end()) {
     auto text = util::read_file(snap->path / kPackageManifestName);
     if (!text) return std::unexpected(text.error());
-    auto parsed = package::parse_manifest(*text, listed, std::string(kPackageManifestName) + " of " + display(ref));
+    auto parsed = package::parse_manifest(*text, listed, std::string(kPackageManifestName) + " of " + ref.display());
     if (!parsed) return std::unexpected(parsed.error());
     set = std::move(*parsed);
   } else {
@@ -85,13 +81,13 @@ Result<PackageResolution> negotiate_for(const core::ModelRef& ref, const PullOpt
     // a TensorRT engine on a build machine without a GPU).
     for (const auto& p : set.packages) chosen = p.id == options.package ? &p : chosen;
     if (!chosen) {
-      return fail(ErrorCode::kEntryNotFound, display(ref) + " has no package '" + options.package +
+      return fail(ErrorCode::kEntryNotFound, ref.display() + " has no package '" + options.package +
                                                  "' (its packages: " + package_ids(set) + ")");
     }
   } else if (neg.winner) {
     chosen = &set.packages[*neg.winner];
   } else {
-    return fail(ErrorCode::kEntryNotFound, "no package of " + display(ref) +
+    return fail(ErrorCode::kEntryNotFound, "no package of " + ref.display() +
                                                " fits this machine and request: " + package::describe_dropped(neg) +
                                                " (`modelcache resolve --explain` shows the machine facts)");
   }
@@ -142,7 +138,7 @@ Result<Snapshot> pull_package(const core::ModelRef& ref, const PullOptions& opti
     if (!snap) return snap;
     if (snap->snapshot_id != res->snapshot_id) {
       if (attempt == 0) continue;
-      return fail(ErrorCode::kProtocol, display(ref) + " changed twice while its package was pulled; pull again");
+      return fail(ErrorCode::kProtocol, ref.display() + " changed twice while its package was pulled; pull again");
     }
     snap->package = res->chosen;
     if (decisions) {

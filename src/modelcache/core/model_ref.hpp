@@ -37,6 +37,8 @@ struct ModelRef {
   // the URL (its query, which may hold a signature, replaced by a hash), "s3://b/p",
   // or "file:///abs/path". Two refs name the same model iff their ids are equal.
   std::string id() const;
+  // id@revision, or the id alone when there is no revision: how messages name a ref.
+  std::string display() const { return revision.empty() ? id() : id() + "@" + revision; }
   // Folder under models/: readable slug + '-' + 16 hex of sha256(id), so that two ids
   // never share a folder even when their slugs collide (case, Unicode, punctuation).
   std::string folder_name() const;
