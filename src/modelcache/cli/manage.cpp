@@ -12,7 +12,11 @@ namespace modelcache::cli {
 Result<store::Store> open_store() {
   auto config = core::Config::from_env();
   if (!config) return std::unexpected(config.error());
-  return store::Store::open(config->root, store::root_policy(*config));
+  return open_store(*config);
+}
+
+Result<store::Store> open_store(const core::Config& config) {
+  return store::Store::open(config.root, store::root_policy(config));
 }
 
 void print_report(std::string_view verb, const store::ManageReport& r, bool json) {

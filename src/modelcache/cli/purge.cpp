@@ -29,7 +29,12 @@ void add_purge(CLI::App& app) {
           Error{ErrorCode::kInvalidArgument, "purge needs one of --models, --resolution, --all"});
       return;
     }
-    auto store = open_store();
+    auto config = core::Config::from_env();
+    if (!config) {
+      exit_status() = report_error(config.error());
+      return;
+    }
+    auto store = open_store(*config);
     if (!store) {
       exit_status() = report_error(store.error());
       return;
@@ -44,11 +49,6 @@ void add_purge(CLI::App& app) {
     }
     if (what != store::PurgeWhat::kModels) {
       // A moved decision cache: its entries only (the folder may hold other files).
-      auto config = core::Config::from_env();
-      if (!config) {
-        exit_status() = report_error(config.error());
-        return;
-      }
       if (!config->packages.resolution_cache_dir.empty()) {
         auto removed = package::purge_decisions(config->packages.resolution_cache_dir);
         if (!removed) {
