@@ -40,8 +40,8 @@ bool is_symlink_at(int dir, const std::string& name) {
   return ::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
 }
 
-// Opens directory `name` in `dir` without following a symlink; creates it (with
-// dir_mode()) when missing and asked to.
+}  // namespace
+
 Result<UniqueFd> open_dir_at(int dir, const std::string& name, const fs::path& full,
                              MissingDirs missing) {
   bool created = false;
@@ -68,8 +68,6 @@ Result<UniqueFd> open_dir_at(int dir, const std::string& name, const fs::path& f
     return std::unexpected(errno_error("open directory", full, err));
   }
 }
-
-}  // namespace
 
 void confine_beneath(const fs::path& root) {
   std::lock_guard lock(g_mutex);
