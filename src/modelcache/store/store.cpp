@@ -18,19 +18,6 @@ namespace modelcache::store {
 
 namespace {
 
-// Replaces (or creates) `link` as a symlink to `target`, atomically; neither
-// name is reached through a planted symlink (util/beneath.hpp).
-Status link_atomically(const fs::path& target, const fs::path& link) {
-  fs::path tmp = link;
-  tmp += ".tmp." + util::unique_suffix();
-  if (auto s = util::make_symlink(target, tmp); !s) return s;
-  if (auto s = util::rename_path(tmp, link); !s) {
-    (void)util::remove_file(tmp);
-    return s;
-  }
-  return {};
-}
-
 // is_private_group() reads the user and group databases: looked up once per
 // Store::open for the group the checked directories share (usually all of them).
 class PrivateGroupMemo {
@@ -284,7 +271,7 @@ Result<Manifest> Store::add_to_snapshot(const SnapshotKey& key,
     fs::path target = layout_.blob(e.sha256).lexically_relative(link.parent_path());
     std::error_code ec;
     if (fs::read_symlink(link, ec) != target || ec) {
-      if (auto s = link_atomically(target, link); !s) return std::unexpected(s.error());
+      if (auto s = util::replace_symlink(target, link); !s) return std::unexpected(s.error());
     }
     merged[e.path] = e;
   }

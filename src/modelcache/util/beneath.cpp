@@ -146,6 +146,17 @@ Status make_symlink(const fs::path& target, const fs::path& link) {
   return {};
 }
 
+Status replace_symlink(const fs::path& target, const fs::path& link) {
+  fs::path tmp = link;
+  tmp += ".tmp." + unique_suffix();
+  if (auto s = make_symlink(target, tmp); !s) return s;
+  if (auto s = rename_path(tmp, link); !s) {
+    (void)remove_file(tmp);
+    return s;
+  }
+  return {};
+}
+
 Status remove_at(int dir, const std::string& name, const fs::path& full) {
   struct stat st {};
   if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {

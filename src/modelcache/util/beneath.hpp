@@ -57,6 +57,9 @@ bool is_beneath_root(const fs::path& path);
 
 // symlinkat(target, parent of link, name): never through a planted link.
 Status make_symlink(const fs::path& target, const fs::path& link);
+// Replaces (or creates) `link` as a symlink to `target`, atomically: a temporary
+// link beside it, renamed over it; neither name reached through a planted link.
+Status replace_symlink(const fs::path& target, const fs::path& link);
 // Removes `name` in `dir` (a whole tree when it is a directory), never following
 // a symlink: a link is removed, not what it points at.
 Status remove_at(int dir, const std::string& name, const fs::path& full);
