@@ -9,6 +9,7 @@
 #include "store/file_clone.hpp"
 #include "store/file_hash.hpp"
 #include "util/atomic_file.hpp"
+#include "util/beneath.hpp"
 #include "util/fs.hpp"
 #include "util/path_check.hpp"
 
@@ -81,14 +82,7 @@ Status write_link(const fs::path& link, const std::string& target) {
     return fail(ErrorCode::kIo, link.string() + " already exists and is not a link; remove it and run export again");
   }
   if (auto s = util::make_dirs(link.parent_path()); !s) return s;
-  fs::path tmp = link;
-  tmp += ".tmp." + util::unique_suffix();
-  if (::symlink(target.c_str(), tmp.c_str()) != 0) return std::unexpected(util::errno_error("create link", tmp, errno));
-  if (auto s = util::rename_path(tmp, link); !s) {
-    (void)util::remove_file(tmp);
-    return s;
-  }
-  return {};
+  return util::replace_symlink(target, link);
 }
 
 Result<HfRepo> target_repo(const HfExportRequest& r) {

@@ -1,11 +1,9 @@
 #include "store/store.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -20,24 +18,28 @@ namespace modelcache::store {
 
 namespace {
 
-// Replaces (or creates) `link` as a symlink to `target`, atomically; neither
-// name is reached through a planted symlink (util/beneath.hpp).
-Status link_atomically(const fs::path& target, const fs::path& link) {
-  fs::path tmp = link;
-  tmp += ".tmp." + util::unique_suffix();
-  if (auto s = util::make_symlink(target, tmp); !s) return s;
-  if (auto s = util::rename_path(tmp, link); !s) {
-    (void)util::remove_file(tmp);
-    return s;
+// is_private_group() reads the user and group databases: looked up once per
+// Store::open for the group the checked directories share (usually all of them).
+class PrivateGroupMemo {
+ public:
+  bool operator()(gid_t gid, uid_t me) {
+    if (!gid_ || *gid_ != gid) {
+      gid_ = gid;
+      private_ = is_private_group(gid, me);
+    }
+    return private_;
   }
-  return {};
-}
+
+ private:
+  std::optional<gid_t> gid_;
+  bool private_ = false;
+};
 
 // Opens (creating when missing) one directory of the cache and applies the
 // ownership rule to it: one fstat. `name` empty: the root itself, which may be
 // reached through links the user chose; below it nothing is followed.
 Result<util::UniqueFd> open_checked(int parent, const fs::path& dir, const std::string& name,
-                                    const RootPolicy& policy) {
+                                    const RootPolicy& policy, PrivateGroupMemo& private_group_of) {
   const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (name.empty() ? 0 : O_NOFOLLOW);
   const char* at = name.empty() ? dir.c_str() : name.c_str();
   util::UniqueFd fd(::openat(parent, at, flags));
@@ -65,7 +67,7 @@ Result<util::UniqueFd> open_checked(int parent, const fs::path& dir, const std::
   if (::fstat(fd.get(), &st) != 0) return std::unexpected(util::errno_error("stat", dir, errno));
   DirOwner owner{st.st_uid, st.st_gid, static_cast<unsigned>(st.st_mode & 07777)};
   const uid_t me = ::geteuid();
-  bool private_group = (owner.mode & S_IWGRP) && is_private_group(owner.gid, me);
+  bool private_group = (owner.mode & S_IWGRP) && private_group_of(owner.gid, me);
   if (auto s = check_dir_owner(dir, owner, me, private_group, policy); !s) return std::unexpected(s.error());
   return fd;
 }
@@ -126,12 +128,17 @@ Result<Store> Store::open(const fs::path& root, const RootPolicy& policy) {
   if (policy.group) util::share_with_group(*policy.group);
   // The root and its four top directories are checked before anything is written
   // into them: a refused cache is left exactly as it was.
-  auto root_fd = open_checked(AT_FDCWD, root, "", policy);
+  PrivateGroupMemo private_group_of;
+  auto root_fd = open_checked(AT_FDCWD, root, "", policy, private_group_of);
   if (!root_fd) return std::unexpected(root_fd.error());
-  for (const char* name : {"blobs", "models", "tmp", "locks"}) {
-    auto fd = open_checked(root_fd->get(), root / name, name, policy);
+  auto blobs_fd = open_checked(root_fd->get(), root / "blobs", "blobs", policy, private_group_of);
+  if (!blobs_fd) return std::unexpected(blobs_fd.error());
+  for (const char* name : {"models", "tmp"}) {
+    auto fd = open_checked(root_fd->get(), root / name, name, policy, private_group_of);
     if (!fd) return std::unexpected(fd.error());
   }
+  auto locks_fd = open_checked(root_fd->get(), root / "locks", "locks", policy, private_group_of);
+  if (!locks_fd) return std::unexpected(locks_fd.error());
   util::confine_beneath(root);
   auto text = read_version(root_fd->get(), l.version_file(), policy);
   if (!text) return std::unexpected(text.error());
@@ -143,8 +150,15 @@ Result<Store> Store::open(const fs::path& root, const RootPolicy& policy) {
                                       std::to_string(kFormatVersion) + "; use another MODELCACHE_HOME");
     }
   }
-  for (const fs::path& dir : {l.blobs_dir(), root / "locks" / "blobs", root / "locks" / "models"}) {
-    if (auto s = util::make_dirs(dir); !s) return std::unexpected(s.error());
+  // The second level, from the descriptors just checked: what make_dirs does
+  // (no link followed, created when missing) without walking from the root again.
+  const std::pair<int, fs::path> second_level[] = {{blobs_fd->get(), l.blobs_dir()},
+                                                     {locks_fd->get(), root / "locks" / "blobs"},
+                                                     {locks_fd->get(), root / "locks" / "models"}};
+  for (const auto& [parent, dir] : second_level) {
+    if (auto fd = util::open_dir_at(parent, dir.filename().string(), dir, util::MissingDirs::kCreate); !fd) {
+      return std::unexpected(fd.error());
+    }
   }
   if (!*text) {
     if (auto s = util::write_file_atomic(l.version_file(), std::to_string(kFormatVersion) + "\n"); !s) {
@@ -257,7 +271,7 @@ Result<Manifest> Store::add_to_snapshot(const SnapshotKey& key,
     fs::path target = layout_.blob(e.sha256).lexically_relative(link.parent_path());
     std::error_code ec;
     if (fs::read_symlink(link, ec) != target || ec) {
-      if (auto s = link_atomically(target, link); !s) return std::unexpected(s.error());
+      if (auto s = util::replace_symlink(target, link); !s) return std::unexpected(s.error());
     }
     merged[e.path] = e;
   }

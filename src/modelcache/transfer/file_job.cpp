@@ -86,16 +86,15 @@ FileJob::FileJob(const FetchRequest& request, std::size_t index,
 Status FileJob::open(StartMode mode) {
   const FetchRequest& r = *request_;
   close();
-  if (auto st = util::make_dirs(r.part_path.parent_path()); !st) return st;
   // Size 0 is fetched like an unknown size: one plain GET whose length must be 0.
   const bool known = r.size != kUnknownSize && r.size > 0;
   const JournalHeader header{r.size, fingerprint(r)};
   RangeSet trusted;
   if (mode == StartMode::kResume) trusted = resumable_ranges();
   int flags = O_RDWR | O_CREAT | O_CLOEXEC | (trusted.empty() ? O_TRUNC : 0);
-  // Never through a symlink planted in tmp/; group-writable in shared mode so
-  // another member can resume it (util/beneath.hpp).
-  auto part = util::open_beneath(r.part_path, flags, 0644);
+  // Never through a symlink planted in tmp/ (created when missing, in the same
+  // walk); group-writable in shared mode so another member can resume it (util/beneath.hpp).
+  auto part = util::open_beneath(r.part_path, flags, 0644, util::MissingDirs::kCreate);
   if (!part) return std::unexpected(part.error());
   fd_ = std::move(*part);
   if (trusted.empty() && known) {

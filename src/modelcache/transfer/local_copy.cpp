@@ -71,9 +71,9 @@ Result<FetchResult> local_copy(const FetchRequest& r,
     if (errno == ENOENT) e.code = ErrorCode::kNotFound;
     return std::unexpected(std::move(e));
   }
-  if (auto st = util::make_dirs(r.part_path.parent_path()); !st) return std::unexpected(st.error());
-  // Never through a symlink planted in tmp/ (util/beneath.hpp).
-  auto part = util::open_beneath(r.part_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+  // Never through a symlink planted in tmp/, which is created when missing in
+  // the same walk (util/beneath.hpp).
+  auto part = util::open_beneath(r.part_path, O_RDWR | O_CREAT | O_TRUNC, 0644, util::MissingDirs::kCreate);
   if (!part) return std::unexpected(part.error());
   util::UniqueFd out = std::move(*part);
   // A copy is cheap to redo; a journal from an earlier download does not apply.

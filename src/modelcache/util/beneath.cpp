@@ -40,8 +40,8 @@ bool is_symlink_at(int dir, const std::string& name) {
   return ::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
 }
 
-// Opens directory `name` in `dir` without following a symlink; creates it (with
-// dir_mode()) when missing and asked to.
+}  // namespace
+
 Result<UniqueFd> open_dir_at(int dir, const std::string& name, const fs::path& full,
                              MissingDirs missing) {
   bool created = false;
@@ -68,8 +68,6 @@ Result<UniqueFd> open_dir_at(int dir, const std::string& name, const fs::path& f
     return std::unexpected(errno_error("open directory", full, err));
   }
 }
-
-}  // namespace
 
 void confine_beneath(const fs::path& root) {
   std::lock_guard lock(g_mutex);
@@ -144,6 +142,17 @@ Status make_symlink(const fs::path& target, const fs::path& link) {
   if (!parent) return std::unexpected(parent.error());
   if (::symlinkat(target.c_str(), parent->fd.get(), parent->leaf.c_str()) != 0) {
     return std::unexpected(errno_error("create link", link, errno));
+  }
+  return {};
+}
+
+Status replace_symlink(const fs::path& target, const fs::path& link) {
+  fs::path tmp = link;
+  tmp += ".tmp." + unique_suffix();
+  if (auto s = make_symlink(target, tmp); !s) return s;
+  if (auto s = rename_path(tmp, link); !s) {
+    (void)remove_file(tmp);
+    return s;
   }
   return {};
 }

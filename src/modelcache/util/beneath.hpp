@@ -48,10 +48,18 @@ struct ParentDir {
 Result<ParentDir> open_parent(const fs::path& path, MissingDirs missing);
 // The directory `dir` itself, opened the same way.
 Result<UniqueFd> open_dir_beneath(const fs::path& dir, MissingDirs missing);
+// One step of that walk: directory `name` in the open directory `dir`, never
+// through a symlink; created (with dir_mode()) when missing and asked to.
+// `full` names it in errors.
+Result<UniqueFd> open_dir_at(int dir, const std::string& name, const fs::path& full,
+                             MissingDirs missing);
 bool is_beneath_root(const fs::path& path);
 
 // symlinkat(target, parent of link, name): never through a planted link.
 Status make_symlink(const fs::path& target, const fs::path& link);
+// Replaces (or creates) `link` as a symlink to `target`, atomically: a temporary
+// link beside it, renamed over it; neither name reached through a planted link.
+Status replace_symlink(const fs::path& target, const fs::path& link);
 // Removes `name` in `dir` (a whole tree when it is a directory), never following
 // a symlink: a link is removed, not what it points at.
 Status remove_at(int dir, const std::string& name, const fs::path& full);
