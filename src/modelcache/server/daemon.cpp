@@ -22,6 +22,7 @@
 #include "server/native_routes.hpp"
 #include "server/pull_jobs.hpp"
 #include "server/pull_through.hpp"
+#include "store/root_check.hpp"
 #include "server/upstream_hub.hpp"
 #include "store/store.hpp"
 #include "util/log.hpp"
@@ -70,7 +71,8 @@ Status run_daemon(const DaemonOptions& options) {
   if (!config) return std::unexpected(config.error());
   auto cache = Cache::open();
   if (!cache) return std::unexpected(cache.error());
-  auto store = store::Store::open(cache->root());
+  // The same root rules as Cache::open (MODELCACHE_SHARED_GROUP, MODELCACHE_ALLOW_SHARED_ROOT).
+  auto store = store::Store::open(cache->root(), store::root_policy(*config));
   if (!store) return std::unexpected(store.error());
 
   std::stop_source stop_pulls;
