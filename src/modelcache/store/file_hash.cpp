@@ -24,9 +24,7 @@ Result<FileDigests> hash_file(const std::filesystem::path& path, GitSha1 git) {
   if (git == GitSha1::kCompute) {
     // The git header needs the size first; a file that changes while we read
     // it is caught because its bytes no longer hash to the expected name.
-    sha1.emplace(util::HashAlgo::kSha1);
-    std::string header = "blob " + std::to_string(st.st_size);
-    sha1->update(header.data(), header.size() + 1);  // with the NUL
+    sha1.emplace(util::git_blob_hasher(static_cast<std::uint64_t>(st.st_size)));
   }
   FileDigests out;
   std::vector<char> buf(1 << 20);

@@ -111,11 +111,9 @@ bool HashFollower::catch_up(std::span<char> buffer) {
   }
   if (size != kUnknownSize) ready = std::min(ready, size);
   if (extra_algo_ && !extra_ && size != kUnknownSize) {
-    extra_.emplace(Stream{util::Hasher(hash_algo(*extra_algo_))});
-    if (*extra_algo_ == core::DigestAlgo::kGitSha1) {
-      std::string header = fmt::format("blob {}", size);
-      extra_->hasher.update(header.data(), header.size() + 1);  // with the NUL
-    }
+    extra_.emplace(Stream{*extra_algo_ == core::DigestAlgo::kGitSha1
+                              ? util::git_blob_hasher(size)
+                              : util::Hasher(hash_algo(*extra_algo_))});
   }
   // Both hashes read the same bytes once when they are level; a late-started git
   // blob id catches up on its own until it is level again.

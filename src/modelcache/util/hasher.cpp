@@ -130,6 +130,13 @@ std::string sha256_hex(std::string_view data) {
   return h.finish_hex();
 }
 
+Hasher git_blob_hasher(std::uint64_t size) {
+  Hasher h(HashAlgo::kSha1);
+  const std::string header = "blob " + std::to_string(size);
+  h.update(header.data(), header.size() + 1);  // with the NUL
+  return h;
+}
+
 std::uint32_t crc32c_portable(std::uint32_t crc, const void* data, std::size_t size) {
   return ~crc32c_bytes(~crc, static_cast<const unsigned char*>(data), size);
 }

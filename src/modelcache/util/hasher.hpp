@@ -33,6 +33,9 @@ class Hasher {
 };
 
 std::string sha256_hex(std::string_view data);
+// A SHA-1 hasher already fed git's "blob <size>\0" header: feed it the content
+// and finish_hex() is the git blob id (what the Hub lists as a small file's oid).
+Hasher git_blob_hasher(std::uint64_t size);
 // Raw 32-byte HMAC-SHA256 (SigV4, Azure SharedKey).
 std::string hmac_sha256(std::string_view key, std::string_view data);
 // CRC32C (iSCSI polynomial 0x1EDC6F41, reflected; RFC 3720 B.4): continues from

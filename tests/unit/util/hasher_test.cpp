@@ -33,6 +33,9 @@ TEST(Hasher, GitBlobIdOfHelloWorld) {
   h.update(header.data(), header.size() + 1);  // includes the NUL
   h.update(body);
   EXPECT_EQ(h.finish_hex(), "3b18e512dba79e4c8300dd08aeb37f8e728b8dad");
+  Hasher g = git_blob_hasher(body.size());
+  g.update(body);
+  EXPECT_EQ(g.finish_hex(), "3b18e512dba79e4c8300dd08aeb37f8e728b8dad");
 }
 
 // RFC 3720 B.4 (iSCSI) CRC32C examples, plus the common "123456789" check value.
