@@ -66,6 +66,23 @@ def hub(tmp_path, fixture_factory):
     return hf_hub(tmp_path, fixture_factory, LFS_THRESHOLD, seed=51)
 
 
+def slow_hub(tmp_path, fixture_factory, nginx_factory, size, seed):
+    """The Hub fixture over org/big: config.json ("{}\\n") and weights.bin, `size`
+    random bytes whose LFS download comes from an nginx limited to 1 MB/s, so a
+    pull of it is still running a few seconds later."""
+    root = tmp_path / "hub"
+    model = root / "org" / "big"
+    model.mkdir(parents=True)
+    write_random(model / "weights.bin", size, seed=seed)
+    (model / "config.json").write_text("{}\n")
+    cdn = tmp_path / "cdn"
+    cdn.mkdir()
+    os.link(model / "weights.bin", cdn / sha256_file(model / "weights.bin"))
+    nginx = nginx_factory(cdn, limit_rate="1m")
+    return fixture_factory("hf_fixture.py", "--root", root, "--lfs-threshold", LFS_THRESHOLD,
+                           "--lfs-base-url", nginx.url)
+
+
 @pytest.fixture
 def daemon(mc, hub, tmp_path):
     d = Daemon(mc, hub.url, tmp_path / "serve.log")
@@ -284,17 +301,7 @@ def test_bad_bodies_health_and_ready(mc, hub, daemon):
 def test_sigterm_during_a_pull_exits_0_and_leaves_the_cache_valid(mc, tmp_path, fixture_factory, nginx_factory):
     # The LFS bytes come from a rate-limited nginx, so the pull is still running
     # when the daemon gets SIGTERM.
-    root = tmp_path / "hub"
-    model = root / "org" / "big"
-    model.mkdir(parents=True)
-    write_random(model / "weights.bin", 6 << 20, seed=53)
-    (model / "config.json").write_text("{}\n")
-    cdn = tmp_path / "cdn"
-    cdn.mkdir()
-    os.link(model / "weights.bin", cdn / sha256_file(model / "weights.bin"))
-    nginx = nginx_factory(cdn, limit_rate="1m")
-    hub = fixture_factory("hf_fixture.py", "--root", root, "--lfs-threshold", LFS_THRESHOLD,
-                          "--lfs-base-url", nginx.url)
+    hub = slow_hub(tmp_path, fixture_factory, nginx_factory, 6 << 20, seed=53)
     d = Daemon(mc, hub.url, tmp_path / "serve.log")
     result = {}
 
