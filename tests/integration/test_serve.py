@@ -17,15 +17,8 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_cache_valid, hf_hub, sha256_file, write_random
-
-PEERS = Path(__file__).resolve().parent.parent / "peers"
-CLIENT = PEERS / "hf_cache.mjs"
-LFS_THRESHOLD = 65536
-MODEL_FILES = ["config.json", "model.safetensors", "onnx/model.onnx", "sub/deep/notes.txt"]
-
-
-def git_sha1(data):
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+# The same peer client (tests/peers/hf_cache.mjs) and Hub fixture tree as test_hf_cache.
+from test_hf_cache import CLIENT, LFS_THRESHOLD, MODEL_FILES, PEERS, git_sha1
 
 
 class Daemon:
