@@ -152,15 +152,15 @@ int main(int argc, char** argv) {
   std::printf("%-40s %9.4f %9.2f\n", "SafetensorsFile::open, Prefault::kYes", load_s, gib / load_s);
   std::printf("ratio load/memcpy bandwidth: %.2fx (goal >= 0.8x)\n\n", memcpy_s / load_s);
 
-  std::printf("prefault methods: map, then a first read of every byte\n");
-  std::printf("%-10s %9s %11s %9s %16s\n", "method", "map s", "1st read s", "total s",
-              "1st-read faults");
+  std::printf("prefault methods: map, then a first and a second read of every byte\n");
+  std::printf("%-10s %9s %11s %9s %16s %11s\n", "method", "map s", "1st read s", "total s",
+              "1st-read faults", "2nd read s");
   const std::pair<const char*, PrefaultMethod> methods[] = {{"none", PrefaultMethod::kNone},
                                                             {"populate", PrefaultMethod::kPopulate},
                                                             {"touch", PrefaultMethod::kTouch}};
   std::uint64_t checksum = 0;  // printed, so that the reads are not optimised away
   for (const auto& [name, method] : methods) {
-    double map_best = 1e30, read_best = 1e30;
+    double map_best = 1e30, read_best = 1e30, second_best = 1e30;
     long faults = 0;
     for (int r = 0; r < rounds; ++r) {
       auto t0 = Clock::now();
@@ -172,13 +172,17 @@ int main(int argc, char** argv) {
       checksum += read_everything((*mapping)->data(), size);
       double read_s = seconds_since(t1);
       faults = minor_faults() - f0;
+      // The same bytes again: what a first read pays beyond it is first-access cost.
+      auto t2 = Clock::now();
+      checksum += read_everything((*mapping)->data(), size);
+      second_best = std::min(second_best, seconds_since(t2));
       if (map_s + read_s < map_best + read_best) {
         map_best = map_s;
         read_best = read_s;
       }
     }
-    std::printf("%-10s %9.4f %11.4f %9.4f %16ld\n", name, map_best, read_best, map_best + read_best,
-                faults);
+    std::printf("%-10s %9.4f %11.4f %9.4f %16ld %11.4f\n", name, map_best, read_best,
+                map_best + read_best, faults, second_best);
   }
   std::printf("(checksum %llx)\n", static_cast<unsigned long long>(checksum));
   ::close(fd);

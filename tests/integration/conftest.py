@@ -287,3 +287,26 @@ def fixture_factory():
     yield start
     for s in servers:
         s.stop()
+
+
+def hf_hub(tmp_path, fixture_factory, lfs_threshold, seed, other_repo=False):
+    """The Hub fixture over org/model (config.json, sub/deep/notes.txt and two
+    random files, model.safetensors and onnx/model.onnx, from `seed` and `seed`+1),
+    datasets/org/data, and org/other when `other_repo`; `.root` is its folder."""
+    root = tmp_path / "hub"
+    model = root / "org" / "model"
+    (model / "sub" / "deep").mkdir(parents=True)
+    (model / "config.json").write_text('{"hidden_size": 8}\n')
+    (model / "sub" / "deep" / "notes.txt").write_text("hello world\n")
+    write_random(model / "model.safetensors", 300_000, seed=seed)
+    write_random(model / "onnx" / "model.onnx", 100_000, seed=seed + 1)
+    data = root / "datasets" / "org" / "data"
+    data.mkdir(parents=True)
+    (data / "train.csv").write_text("a,b\n1,2\n")
+    if other_repo:
+        other = root / "org" / "other"
+        other.mkdir(parents=True)
+        (other / "README.md").write_text("other\n")
+    h = fixture_factory("hf_fixture.py", "--root", root, "--lfs-threshold", lfs_threshold)
+    h.root = root
+    return h

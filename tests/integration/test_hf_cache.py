@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Modelcache, assert_cache_valid, free_port, sha256_file, write_random
+from conftest import Modelcache, assert_cache_valid, free_port, hf_hub, sha256_file
 
 PEERS = Path(__file__).resolve().parent.parent / "peers"
 CLIENT = PEERS / "hf_cache.mjs"
@@ -40,22 +40,7 @@ def node(*args):
 
 @pytest.fixture
 def hub(tmp_path, fixture_factory):
-    root = tmp_path / "hub"
-    model = root / "org" / "model"
-    (model / "sub" / "deep").mkdir(parents=True)
-    (model / "config.json").write_text('{"hidden_size": 8}\n')
-    (model / "sub" / "deep" / "notes.txt").write_text("hello world\n")
-    write_random(model / "model.safetensors", 300_000, seed=41)
-    write_random(model / "onnx" / "model.onnx", 100_000, seed=42)
-    data = root / "datasets" / "org" / "data"
-    data.mkdir(parents=True)
-    (data / "train.csv").write_text("a,b\n1,2\n")
-    other = root / "org" / "other"
-    other.mkdir(parents=True)
-    (other / "README.md").write_text("other\n")
-    h = fixture_factory("hf_fixture.py", "--root", root, "--lfs-threshold", LFS_THRESHOLD)
-    h.root = root
-    return h
+    return hf_hub(tmp_path, fixture_factory, LFS_THRESHOLD, seed=41, other_repo=True)
 
 
 def top_level(files):

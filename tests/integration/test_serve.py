@@ -16,16 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Modelcache, assert_cache_valid, sha256_file, write_random
-
-PEERS = Path(__file__).resolve().parent.parent / "peers"
-CLIENT = PEERS / "hf_cache.mjs"
-LFS_THRESHOLD = 65536
-MODEL_FILES = ["config.json", "model.safetensors", "onnx/model.onnx", "sub/deep/notes.txt"]
-
-
-def git_sha1(data):
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+from conftest import assert_cache_valid, hf_hub, sha256_file, write_random
+# The same peer client (tests/peers/hf_cache.mjs) and Hub fixture tree as test_hf_cache.
+from test_hf_cache import CLIENT, LFS_THRESHOLD, MODEL_FILES, PEERS, git_sha1
 
 
 class Daemon:
@@ -63,19 +56,24 @@ class Daemon:
 
 @pytest.fixture
 def hub(tmp_path, fixture_factory):
+    return hf_hub(tmp_path, fixture_factory, LFS_THRESHOLD, seed=51)
+
+
+def slow_hub(tmp_path, fixture_factory, nginx_factory, size, seed):
+    """The Hub fixture over org/big: config.json ("{}\\n") and weights.bin, `size`
+    random bytes whose LFS download comes from an nginx limited to 1 MB/s, so a
+    pull of it is still running a few seconds later."""
     root = tmp_path / "hub"
-    model = root / "org" / "model"
-    (model / "sub" / "deep").mkdir(parents=True)
-    (model / "config.json").write_text('{"hidden_size": 8}\n')
-    (model / "sub" / "deep" / "notes.txt").write_text("hello world\n")
-    write_random(model / "model.safetensors", 300_000, seed=51)
-    write_random(model / "onnx" / "model.onnx", 100_000, seed=52)
-    data = root / "datasets" / "org" / "data"
-    data.mkdir(parents=True)
-    (data / "train.csv").write_text("a,b\n1,2\n")
-    h = fixture_factory("hf_fixture.py", "--root", root, "--lfs-threshold", LFS_THRESHOLD)
-    h.root = root
-    return h
+    model = root / "org" / "big"
+    model.mkdir(parents=True)
+    write_random(model / "weights.bin", size, seed=seed)
+    (model / "config.json").write_text("{}\n")
+    cdn = tmp_path / "cdn"
+    cdn.mkdir()
+    os.link(model / "weights.bin", cdn / sha256_file(model / "weights.bin"))
+    nginx = nginx_factory(cdn, limit_rate="1m")
+    return fixture_factory("hf_fixture.py", "--root", root, "--lfs-threshold", LFS_THRESHOLD,
+                           "--lfs-base-url", nginx.url)
 
 
 @pytest.fixture
@@ -296,17 +294,7 @@ def test_bad_bodies_health_and_ready(mc, hub, daemon):
 def test_sigterm_during_a_pull_exits_0_and_leaves_the_cache_valid(mc, tmp_path, fixture_factory, nginx_factory):
     # The LFS bytes come from a rate-limited nginx, so the pull is still running
     # when the daemon gets SIGTERM.
-    root = tmp_path / "hub"
-    model = root / "org" / "big"
-    model.mkdir(parents=True)
-    write_random(model / "weights.bin", 6 << 20, seed=53)
-    (model / "config.json").write_text("{}\n")
-    cdn = tmp_path / "cdn"
-    cdn.mkdir()
-    os.link(model / "weights.bin", cdn / sha256_file(model / "weights.bin"))
-    nginx = nginx_factory(cdn, limit_rate="1m")
-    hub = fixture_factory("hf_fixture.py", "--root", root, "--lfs-threshold", LFS_THRESHOLD,
-                          "--lfs-base-url", nginx.url)
+    hub = slow_hub(tmp_path, fixture_factory, nginx_factory, 6 << 20, seed=53)
     d = Daemon(mc, hub.url, tmp_path / "serve.log")
     result = {}
 

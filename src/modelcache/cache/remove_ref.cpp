@@ -10,11 +10,13 @@ namespace modelcache {
 
 namespace {
 
-Result<std::string> resolve_snapshot(const store::Store& store, const core::ModelRef& ref,
-                                     const std::vector<store::SnapshotInfo>& snaps) {
+// Reads every manifest in the store (Store::list): only for REF@REV.
+Result<std::string> resolve_snapshot(const store::Store& store, const core::ModelRef& ref) {
+  auto snaps = store.list();
+  if (!snaps) return std::unexpected(snaps.error());
   const std::string folder = ref.folder_name();
   std::vector<std::string> matches;
-  for (const auto& s : snaps) {
+  for (const auto& s : *snaps) {
     if (s.folder != folder) continue;
     if (s.snapshot_id == ref.revision) return s.snapshot_id;
     if (ref.revision.size() >= 7 && s.snapshot_id.starts_with(ref.revision))
@@ -37,8 +39,6 @@ Result<std::string> resolve_snapshot(const store::Store& store, const core::Mode
 Result<store::ManageReport> remove_ref(const store::Store& store, std::string_view ref_text) {
   auto ref = core::parse_ref(ref_text);
   if (!ref) return std::unexpected(ref.error());
-  auto snaps = store.list();
-  if (!snaps) return std::unexpected(snaps.error());
   const std::string folder = ref->folder_name();
   if (!util::exists(store.layout().model_dir(folder)))
     return fail(ErrorCode::kNotCached, ref->id() + " is not in the cache (see `modelcache ls`)");
@@ -49,7 +49,7 @@ Result<store::ManageReport> remove_ref(const store::Store& store, std::string_vi
              at != std::string_view::npos && !ref->revision.empty();
   std::optional<std::string> id;
   if (one) {
-    auto resolved = resolve_snapshot(store, *ref, *snaps);
+    auto resolved = resolve_snapshot(store, *ref);
     if (!resolved) return std::unexpected(resolved.error());
     id = *resolved;
   }

@@ -4,7 +4,7 @@ namespace modelcache::server {
 
 std::optional<HttpResponse> health_route(const HttpRequest& request, Readiness readiness) {
   if (request.path != "/healthz" && request.path != "/readyz") return std::nullopt;
-  if (request.method != "GET" && request.method != "HEAD") return error_response(405, "", "method not allowed");
+  if (!request.is_read()) return error_response(405, "", "method not allowed");
   if (request.path == "/healthz") return json_response(200, R"({"status":"ok"})");
   if (readiness == Readiness::kDraining) return error_response(503, "", "shutting down");
   return json_response(200, R"({"status":"ready"})");

@@ -26,6 +26,8 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
 
+  // GET or HEAD: the methods every read-only route takes.
+  bool is_read() const { return method == "GET" || method == "HEAD"; }
   // The first header with this (lower-case) name.
   std::optional<std::string_view> header(std::string_view lower_name) const;
   // HTTP/1.1 keeps the connection unless "Connection: close"; 1.0 only with keep-alive.

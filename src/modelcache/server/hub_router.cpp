@@ -51,8 +51,6 @@ Status check_revision(std::string_view revision) {
   return {};
 }
 
-bool is_read(const HttpRequest& r) { return r.method == "GET" || r.method == "HEAD"; }
-
 }  // namespace
 
 std::optional<HttpResponse> HubMirror::handle(const HttpRequest& request) {
@@ -64,7 +62,7 @@ std::optional<HttpResponse> HubMirror::handle(const HttpRequest& request) {
     auto repo = parse_repo(type, decode_join(rest, 0, k ? *k : rest.size()));
     if (!repo) return error_response(400, "", repo.error().message);
     if (!k) {
-      if (!is_read(request)) return error_response(405, "", "method not allowed");
+      if (!request.is_read()) return error_response(405, "", "method not allowed");
       return repo_info(request, *repo, "main");
     }
     const std::string& word = rest[*k];
@@ -72,10 +70,10 @@ std::optional<HttpResponse> HubMirror::handle(const HttpRequest& request) {
     std::string revision = util::url_decode(rest[*k + 1]);
     if (auto s = check_revision(revision); !s) return error_response(400, "", s.error().message);
     if (word == "revision" && rest.size() == *k + 2) {
-      if (!is_read(request)) return error_response(405, "", "method not allowed");
+      if (!request.is_read()) return error_response(405, "", "method not allowed");
       return repo_info(request, *repo, revision);
     }
-    if (word == "tree" && is_read(request)) {
+    if (word == "tree" && request.is_read()) {
       std::string sub = decode_join(rest, *k + 2, rest.size());
       while (sub.ends_with('/')) sub.pop_back();
       if (!sub.empty() && !util::validate_origin_path(sub)) return error_response(400, "", kBadPath);
@@ -94,7 +92,7 @@ std::optional<HttpResponse> HubMirror::handle(const HttpRequest& request) {
   }
   auto k = keyword_index(segs, {"resolve"});
   if (!k || segs.size() < *k + 3) return std::nullopt;
-  if (!is_read(request)) return error_response(405, "", "resolve takes GET or HEAD");
+  if (!request.is_read()) return error_response(405, "", "resolve takes GET or HEAD");
   auto repo = parse_repo(type, decode_join(segs, 0, *k));
   if (!repo) return error_response(400, "", repo.error().message);
   std::string revision = util::url_decode(segs[*k + 1]);

@@ -92,7 +92,7 @@ std::string Metrics::render() const {
 
 std::optional<HttpResponse> metrics_route(const HttpRequest& request, const Metrics& metrics) {
   if (request.path != "/metrics") return std::nullopt;
-  if (request.method != "GET" && request.method != "HEAD") return error_response(405, "", "method not allowed");
+  if (!request.is_read()) return error_response(405, "", "method not allowed");
   HttpResponse r;
   r.body = metrics.render();
   r.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");

@@ -48,17 +48,16 @@ int status_of(const Error& e) {
 std::optional<HttpResponse> NativeApi::handle(const HttpRequest& request) {
   std::string_view path = request.path;
   if (!path.starts_with("/v1/")) return std::nullopt;
-  bool read = request.method == "GET" || request.method == "HEAD";
   if (path == "/v1/pull") {
     if (request.method != "POST") return error_response(405, "", "/v1/pull takes POST");
     return start_pull(request);
   }
   if (path.starts_with("/v1/jobs/") && path.size() > 9) {
-    if (!read) return error_response(405, "", "/v1/jobs takes GET");
+    if (!request.is_read()) return error_response(405, "", "/v1/jobs takes GET");
     return job(util::url_decode(path.substr(9)));
   }
   if (path == "/v1/models") {
-    if (!read) return error_response(405, "", "/v1/models takes GET");
+    if (!request.is_read()) return error_response(405, "", "/v1/models takes GET");
     return models();
   }
   if (path.starts_with("/v1/models/") && path.size() > 11) {
