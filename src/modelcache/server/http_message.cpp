@@ -158,9 +158,12 @@ HttpResponse json_response(int status, std::string json_text) {
   return r;
 }
 
+HttpResponse json_response(int status, const nlohmann::json& body) {
+  return json_response(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 HttpResponse error_response(int status, std::string_view code, std::string_view message) {
-  HttpResponse r = json_response(status, nlohmann::json{{"error", message}}.dump(-1, ' ', false,
-                                                             nlohmann::json::error_handler_t::replace));
+  HttpResponse r = json_response(status, nlohmann::json{{"error", message}});
   if (!code.empty()) r.set_header("X-Error-Code", std::string(code));
   // A header value must stay one line of visible characters.
   std::string header_text;

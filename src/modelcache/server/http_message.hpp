@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "modelcache/error.hpp"
 #include "util/fs.hpp"
 
@@ -68,6 +70,9 @@ const char* reason_phrase(int status);
 std::string serialize_head(const HttpResponse& response, bool keep_alive);
 
 HttpResponse json_response(int status, std::string json_text);
+// The body dumped compactly; invalid UTF-8 (a hostile path echoed back) is replaced,
+// never an exception.
+HttpResponse json_response(int status, const nlohmann::json& body);
 // The Hub's error shape: X-Error-Code (when `code` is not empty), X-Error-Message
 // and a {"error": message} body.
 HttpResponse error_response(int status, std::string_view code, std::string_view message);

@@ -17,8 +17,6 @@ using nlohmann::json;
 
 constexpr std::size_t kTreePage = 1000;  // the Hub's default page size
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
 bool query_true(const HttpRequest& request, std::string_view name) {
   auto v = request.query_param(name);
   return v && util::to_lower(*v) == "true";
@@ -98,7 +96,7 @@ HttpResponse HubMirror::repo_info(const HttpRequest& request, const core::ModelR
                {"siblings", std::move(siblings)},
                {"usedStorage", used}};
   if (repo.repo_type == core::RepoType::kModel) body["modelId"] = repo.repo;
-  return json_response(200, dump(body));
+  return json_response(200, body);
 }
 
 HttpResponse HubMirror::tree(const HttpRequest& request, const core::ModelRef& repo, std::string_view revision,
@@ -140,7 +138,7 @@ HttpResponse HubMirror::tree(const HttpRequest& request, const core::ModelRef& r
   }
   json out = json::array();
   for (std::size_t i = offset; i < entries.size() && i < offset + page; ++i) out.push_back(std::move(entries[i].second));
-  HttpResponse response = json_response(200, dump(out));
+  HttpResponse response = json_response(200, out);
   if (offset + page < entries.size()) {
     std::string query;
     for (const auto& pair : util::split(request.query, '&')) {
@@ -173,7 +171,7 @@ HttpResponse HubMirror::paths_info(const HttpRequest& request, const core::Model
       out.push_back(directory_json(p));
     }
   }
-  return json_response(200, dump(out));
+  return json_response(200, out);
 }
 
 }  // namespace modelcache::server

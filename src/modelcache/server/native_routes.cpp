@@ -90,7 +90,7 @@ HttpResponse NativeApi::start_pull(const HttpRequest& request) {
   options.token = request.bearer_token();  // the daemon has no token of its own
   auto id = jobs_.start(std::move(ref_text), std::move(*ref), std::move(options));
   if (!id) return error_response(503, "", id.error().message);
-  return json_response(202, nlohmann::json{{"job", *id}}.dump());
+  return json_response(202, nlohmann::json{{"job", *id}});
 }
 
 HttpResponse NativeApi::job(const std::string& id) {
@@ -106,7 +106,7 @@ HttpResponse NativeApi::job(const std::string& id) {
                      {"files_total", job->files_total.load(std::memory_order_relaxed)}};
   if (state == JobState::kDone) out["snapshot"] = job->snapshot;
   if (state == JobState::kFailed) out["error"] = job->error;
-  return json_response(200, out.dump());
+  return json_response(200, out);
 }
 
 HttpResponse NativeApi::models() {
@@ -118,7 +118,7 @@ HttpResponse NativeApi::models() {
                    {"path", s.path.string()}, {"bytes", s.bytes}, {"files", s.files},
                    {"last_used", s.last_used}});
   }
-  return json_response(200, out.dump());
+  return json_response(200, out);
 }
 
 HttpResponse NativeApi::remove(const std::string& ref_text) {
@@ -131,9 +131,9 @@ HttpResponse NativeApi::remove(const std::string& ref_text) {
   if (!report->skipped.empty()) {
     out["error"] = fmt::format("{} is in use (a process holds its lease) and was kept; retry when it is released",
                                report->skipped.front());
-    return json_response(409, out.dump());
+    return json_response(409, out);
   }
-  return json_response(200, out.dump());
+  return json_response(200, out);
 }
 
 }  // namespace modelcache::server
