@@ -83,6 +83,21 @@ def daemon(mc, hub, tmp_path):
     assert d.stop() == 0, Path(d.log_path).read_text()
 
 
+def test_daemon_opens_the_store_by_the_same_root_rules_as_the_cli(mc, hub, tmp_path):
+    # A world-writable root without the sticky bit is refused by default and admitted
+    # by MODELCACHE_ALLOW_SHARED_ROOT=1 (test_hostile.py): the daemon must apply the
+    # same rule to every store it opens, or it would accept the root and then fail.
+    mc.home.mkdir(parents=True, exist_ok=True)
+    os.chmod(mc.home, 0o777)
+    mc.env["MODELCACHE_ALLOW_SHARED_ROOT"] = "1"
+    d = Daemon(mc, hub.url, tmp_path / "serve.log")
+    try:
+        r, body = d.request("GET", "/readyz")
+        assert r.status == 200, body
+    finally:
+        assert d.stop() == 0, Path(d.log_path).read_text()
+
+
 def clear_log(hub):
     req = urllib.request.Request(hub.url + "/__log", method="DELETE")
     urllib.request.urlopen(req).read()
