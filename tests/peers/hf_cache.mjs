@@ -4,7 +4,8 @@
 //       scanCacheDir(DIR): {size, warnings: [messages], repos: [{id, type, size,
 //       filesCount, revisions: [{commitOid, size, refs, files: [{path, size, blob}]}]}]}
 //   node hf_cache.mjs download HUB_URL REPO DIR [REVISION]
-//       snapshotDownload({repo, revision, hubUrl, cacheDir: DIR}): {path}
+//       snapshotDownload({repo, revision, hubUrl, cacheDir: DIR}): {path}; with HF_CACHE_ACCESS_TOKEN
+//       set, it is sent as the access token (the library wants it to start with hf_)
 import { scanCacheDir, snapshotDownload } from "@huggingface/hub";
 
 console.debug = () => {}; // the library logs every file it downloads at debug level
@@ -32,7 +33,8 @@ if (mode === "scan") {
   console.log(JSON.stringify(out));
 } else if (mode === "download") {
   const [hubUrl, repo, cacheDir, revision] = args;
-  const path = await snapshotDownload({ repo, revision, hubUrl, cacheDir });
+  const accessToken = process.env.HF_CACHE_ACCESS_TOKEN || undefined;
+  const path = await snapshotDownload({ repo, revision, hubUrl, cacheDir, accessToken });
   console.log(JSON.stringify({ path }));
 } else {
   console.error("usage: hf_cache.mjs scan DIR | download HUB_URL REPO DIR [REVISION]");

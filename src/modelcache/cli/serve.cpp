@@ -1,10 +1,15 @@
-// modelcache serve [--listen HOST:PORT] [--upstream-hf URL]
+// modelcache serve [--listen HOST:PORT] [--upstream-hf URL] [--api-keys FILE] [--repo NAME=REF]...
+// modelcache serve --hash-key   (reads an api key on stdin, prints the sha256 hex the keys file stores)
 // Runs the node daemon: a Hugging Face–compatible pull-through mirror on the
 // same store as the CLI (server/daemon.hpp). Stops on SIGTERM or SIGINT.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
 #include <memory>
 
 #include "cli/commands.hpp"
 #include "server/daemon.hpp"
+#include "server/tenants.hpp"
 
 namespace modelcache::cli {
 
@@ -12,6 +17,9 @@ namespace {
 struct ServeArgs {
   std::string listen = "127.0.0.1:8080";
   std::string upstream_hf;
+  std::string api_keys;
+  std::vector<std::string> repos;
+  bool hash_key = false;
 };
 }  // namespace
 
@@ -21,13 +29,31 @@ void add_serve(CLI::App& app) {
   cmd->add_option("--listen", args->listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   cmd->add_option("--upstream-hf", args->upstream_hf, "Hub to pull from (default: HF_ENDPOINT, else huggingface.co)");
+  cmd->add_option("--api-keys", args->api_keys,
+                  "JSON file of tenants: hashed api keys and the model globs each may use")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--repo", args->repos, "NAME=REF: serve REF (s3://, gs://, az://, https://, a path) as Hub repo NAME")
+      ->take_all();
+  cmd->add_flag("--hash-key", args->hash_key, "Read an api key on stdin, print its sha256 hex for --api-keys, exit");
   cmd->callback([args] {
+    if (args->hash_key) {
+      std::string key(std::istreambuf_iterator<char>(std::cin), {});
+      std::string hex = server::hash_api_key(key);
+      if (key.empty() || key == "\n") {
+        exit_status() = report_error(Error{ErrorCode::kInvalidArgument, "--hash-key: no key on stdin"});
+        return;
+      }
+      std::printf("%s\n", hex.c_str());
+      return;
+    }
     server::DaemonOptions options;
     if (auto s = server::parse_listen(args->listen, options); !s) {
       exit_status() = report_error(s.error());
       return;
     }
     options.upstream_hf = args->upstream_hf;
+    options.api_keys = args->api_keys;
+    options.repos = args->repos;
     if (auto s = server::run_daemon(options); !s) exit_status() = report_error(s.error());
   });
 }

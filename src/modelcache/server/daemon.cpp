@@ -22,6 +22,8 @@
 #include "server/native_routes.hpp"
 #include "server/pull_jobs.hpp"
 #include "server/pull_through.hpp"
+#include "server/tenant_gate.hpp"
+#include "server/tenants.hpp"
 #include "store/root_check.hpp"
 #include "server/upstream_hub.hpp"
 #include "store/store.hpp"
@@ -67,6 +69,18 @@ Status run_daemon(const DaemonOptions& options) {
   // the daemon stopped during a pull (LeakSanitizer, test_serve.py).
   net::ensure_curl_global_init();
 
+  // Bad --repo or --api-keys: a one-line error before anything listens.
+  RepoNames names;
+  for (const auto& spec : options.repos) {
+    if (auto s = names.add(spec); !s) return s;
+  }
+  std::optional<Tenants> tenants;
+  if (!options.api_keys.empty()) {
+    auto loaded = Tenants::load(options.api_keys, names);
+    if (!loaded) return std::unexpected(loaded.error());
+    tenants = std::move(*loaded);
+  }
+
   auto config = core::Config::from_env();
   if (!config) return std::unexpected(config.error());
   auto cache = Cache::open();
@@ -82,6 +96,7 @@ Status run_daemon(const DaemonOptions& options) {
   AccessGuard guard(upstream, config->ref_ttl);
   Metrics metrics;
   PullThrough pulls(*cache, std::move(*store), guard, config->ref_ttl, stop_pulls.get_token(), metrics);
+  pulls.set_repo_names(&names);
   HubMirror mirror(pulls, upstream);
   PullJobs jobs(pulls);  // after `pulls`: destroyed first, joining the job threads
   NativeApi native(pulls, jobs);
@@ -92,9 +107,10 @@ Status run_daemon(const DaemonOptions& options) {
     if (auto r = mirror.handle(request)) return std::move(*r);
     return error_response(404, "", "Not Found");
   };
+  TenantGate gate(tenants ? &*tenants : nullptr);
   auto handler = [&](const HttpRequest& request) -> HttpResponse {
     auto start = std::chrono::steady_clock::now();
-    HttpResponse response = route(request);
+    HttpResponse response = gate.route(request, route);
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     metrics.record_request(route_of(request), response.status, took.count());
     if (request.method != "HEAD") metrics.add_served(response.content_length());

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "modelcache/error.hpp"
 
@@ -16,6 +17,8 @@ struct DaemonOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
   std::string upstream_hf;  // empty: HF_ENDPOINT, else https://huggingface.co
+  std::string api_keys;            // --api-keys FILE (server/tenants.hpp); empty: no keys needed
+  std::vector<std::string> repos;  // --repo NAME=REF (server/repo_names.hpp)
 };
 
 // "HOST:PORT", "[V6]:PORT" or ":PORT" (127.0.0.1).

@@ -19,6 +19,8 @@
 
 namespace modelcache::server {
 
+struct Tenant;  // server/tenants.hpp
+
 struct HttpRequest {
   std::string method;
   std::string target;  // as sent: path and query
@@ -27,6 +29,9 @@ struct HttpRequest {
   int minor_version = 1;
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
+  // Who sent it, set by the TenantGate before routing when --api-keys is on (else
+  // null); routes ask server::may_use(request, model_id) (server/tenants.hpp).
+  const Tenant* tenant = nullptr;
 
   // GET or HEAD: the methods every read-only route takes.
   bool is_read() const { return method == "GET" || method == "HEAD"; }

@@ -1,9 +1,11 @@
 // URL parsing of the Hub routes. Every repo id goes through core::parse_ref and
 // every revision and file path through util::validate_origin_path after one
-// percent-decoding, so "..", "%2e%2e", absolute paths and NUL are a 400.
+// percent-decoding, so "..", "%2e%2e", absolute paths and NUL are a 400. A repo
+// outside the tenant's set (--api-keys) is a 403 before anything is pulled.
 #include <algorithm>
 
 #include "server/hub_mirror.hpp"
+#include "server/tenants.hpp"
 #include "util/path_check.hpp"
 #include "util/strings.hpp"
 
@@ -61,6 +63,7 @@ std::optional<HttpResponse> HubMirror::handle(const HttpRequest& request) {
     auto k = keyword_index(rest, {"revision", "tree", "paths-info"});
     auto repo = parse_repo(type, decode_join(rest, 0, k ? *k : rest.size()));
     if (!repo) return error_response(400, "", repo.error().message);
+    if (!may_use(request, repo->id())) return forbidden_response(repo->id());
     if (!k) {
       if (!request.is_read()) return error_response(405, "", "method not allowed");
       return repo_info(request, *repo, "main");
@@ -95,6 +98,7 @@ std::optional<HttpResponse> HubMirror::handle(const HttpRequest& request) {
   if (!request.is_read()) return error_response(405, "", "resolve takes GET or HEAD");
   auto repo = parse_repo(type, decode_join(segs, 0, *k));
   if (!repo) return error_response(400, "", repo.error().message);
+  if (!may_use(request, repo->id())) return forbidden_response(repo->id());
   std::string revision = util::url_decode(segs[*k + 1]);
   if (auto s = check_revision(revision); !s) return error_response(400, "", s.error().message);
   std::string path = decode_join(segs, *k + 2, segs.size());

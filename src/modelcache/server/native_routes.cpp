@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cache/remove_ref.hpp"
+#include "server/tenants.hpp"
 #include "util/strings.hpp"
 
 namespace modelcache::server {
@@ -54,15 +55,20 @@ std::optional<HttpResponse> NativeApi::handle(const HttpRequest& request) {
   }
   if (path.starts_with("/v1/jobs/") && path.size() > 9) {
     if (!request.is_read()) return error_response(405, "", "/v1/jobs takes GET");
-    return job(util::url_decode(path.substr(9)));
+    return job(request, util::url_decode(path.substr(9)));
   }
   if (path == "/v1/models") {
     if (!request.is_read()) return error_response(405, "", "/v1/models takes GET");
-    return models();
+    return models(request);
   }
   if (path.starts_with("/v1/models/") && path.size() > 11) {
     if (request.method != "DELETE") return error_response(405, "", "/v1/models/{ref} takes DELETE");
-    return remove(util::url_decode(path.substr(11)));
+    std::string ref_text = util::url_decode(path.substr(11));
+    if (request.tenant != nullptr) {
+      auto ref = core::parse_ref(ref_text);
+      if (!ref || !may_use(request, ref->id())) return forbidden_response(ref ? ref->id() : ref_text);
+    }
+    return remove(ref_text);
   }
   return error_response(404, "", "Not Found");
 }
@@ -80,6 +86,7 @@ HttpResponse NativeApi::start_pull(const HttpRequest& request) {
   std::string ref_text = body["ref"].get<std::string>();
   auto ref = core::parse_ref(ref_text);
   if (!ref) return error_response(400, "", ref.error().message);
+  if (!may_use(request, ref->id())) return forbidden_response(ref->id());
   PullOptions options;
   auto allow = string_list(body, "allow");
   if (!allow) return error_response(400, "", allow.error().message);
@@ -93,9 +100,9 @@ HttpResponse NativeApi::start_pull(const HttpRequest& request) {
   return json_response(202, nlohmann::json{{"job", *id}});
 }
 
-HttpResponse NativeApi::job(const std::string& id) {
+HttpResponse NativeApi::job(const HttpRequest& request, const std::string& id) {
   auto job = jobs_.find(id);
-  if (!job) return error_response(404, "", fmt::format("no job {} (jobs are kept in memory, the last {})", id,
+  if (!job || !may_use(request, job->model)) return error_response(404, "", fmt::format("no job {} (jobs are kept in memory, the last {})", id,
                                                        PullJobs::kMaxJobs));
   JobState state = job->state.load(std::memory_order_acquire);
   nlohmann::json out{{"job", job->id},
@@ -109,11 +116,12 @@ HttpResponse NativeApi::job(const std::string& id) {
   return json_response(200, out);
 }
 
-HttpResponse NativeApi::models() {
+HttpResponse NativeApi::models(const HttpRequest& request) {
   auto snaps = pulls_.cache().list();
   if (!snaps) return error_response(500, "", snaps.error().message);
   nlohmann::json out = nlohmann::json::array();
   for (const auto& s : *snaps) {
+    if (!may_use(request, s.model)) continue;
     out.push_back({{"model", s.model}, {"snapshot", s.snapshot_id}, {"revisions", s.revisions},
                    {"path", s.path.string()}, {"bytes", s.bytes}, {"files", s.files},
                    {"last_used", s.last_used}});

@@ -3,6 +3,8 @@
 //   GET    /v1/jobs/{id}      state, progress, snapshot path or error
 //   GET    /v1/models         cached snapshots (what `modelcache ls --json` prints)
 //   DELETE /v1/models/{ref}   what `modelcache rm REF[@REV]` does; 409 while leased
+// With --api-keys a tenant sees, pulls and deletes only models of its set (403),
+// and sees only jobs of those (404 for the others, like an unknown id).
 #pragma once
 
 #include <optional>
@@ -22,8 +24,8 @@ class NativeApi {
 
  private:
   HttpResponse start_pull(const HttpRequest& request);
-  HttpResponse job(const std::string& id);
-  HttpResponse models();
+  HttpResponse job(const HttpRequest& request, const std::string& id);
+  HttpResponse models(const HttpRequest& request);
   HttpResponse remove(const std::string& ref_text);
 
   PullThrough& pulls_;

@@ -54,6 +54,7 @@ PullJobs::~PullJobs() {
 
 Result<std::string> PullJobs::start(std::string ref_text, core::ModelRef ref, PullOptions options) {
   auto job = std::make_shared<PullJob>();
+  job->model = ref.id();
   std::lock_guard lock(mutex_);
   if (jobs_.size() >= kMaxJobs) {
     auto finished = std::find_if(jobs_.begin(), jobs_.end(), [](const auto& j) {

@@ -23,6 +23,7 @@ enum class JobState { kRunning, kDone, kFailed };
 
 struct PullJob {
   std::string id;
+  std::string model;  // the ref's model id: whose tenants may see the job
   std::atomic<JobState> state{JobState::kRunning};
   std::atomic<std::uint64_t> bytes_done{0};
   std::atomic<std::uint64_t> bytes_total{0};

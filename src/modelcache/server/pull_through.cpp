@@ -17,6 +17,8 @@ PullThrough::PullThrough(Cache& cache, store::Store store, AccessGuard& guard, s
       metrics_(metrics) {}
 
 bool PullThrough::in_store(const core::ModelRef& repo, std::string_view revision) const {
+  // A configured name is never asked of the Hub: its HEAD waits for the pull from REF.
+  if (names_ != nullptr && names_->find(repo) != nullptr) return true;
   std::string id(revision);
   if (!core::is_commit_hash(revision)) {
     auto ref = store_.read_ref(repo.folder_name(), revision);
@@ -117,6 +119,7 @@ Result<Snapshot> PullThrough::single_flight(const std::string& key, const core::
 
 Result<MirrorSnapshot> PullThrough::get(const core::ModelRef& repo, std::string_view revision,
                                         const std::optional<std::string>& token) {
+  if (const RepoName* named = names_ != nullptr ? names_->find(repo) : nullptr) return get_named(*named, revision);
   auto snapshot = pull_shared(repo, std::string(revision), token);
   if (!snapshot) return std::unexpected(snapshot.error());
   // Also when the store answered: cached content of a private repo is served only

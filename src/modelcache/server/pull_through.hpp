@@ -18,6 +18,7 @@
 #include "core/model_ref.hpp"
 #include "server/access_guard.hpp"
 #include "server/metrics.hpp"
+#include "server/repo_names.hpp"
 #include "modelcache/cache.hpp"
 #include "store/manifest.hpp"
 #include "store/store.hpp"
@@ -53,12 +54,17 @@ class PullThrough {
   // gets no progress calls, only the result.
   Result<Snapshot> pull(std::string_view ref_text, const core::ModelRef& ref, PullOptions options);
 
+  // Configured repo names (--repo NAME=REF): get() and in_store() answer them from
+  // REF's origin, never from the Hub (pull_through_named.cpp). Set before serving.
+  void set_repo_names(const RepoNames* names) { names_ = names; }
+
   const store::Store& store() const { return store_; }
   Cache& cache() { return cache_; }
 
  private:
   Result<Snapshot> pull_shared(const core::ModelRef& repo, const std::string& revision,
                                const std::optional<std::string>& token);
+  Result<MirrorSnapshot> get_named(const RepoName& named, std::string_view revision);
   // One pull per `key` at a time; the others wait for its result.
   Result<Snapshot> single_flight(const std::string& key, const core::ModelRef& repo, std::string_view ref_text,
                                  PullOptions options);
@@ -69,6 +75,7 @@ class PullThrough {
   std::chrono::seconds ref_ttl_;
   std::stop_token stop_;
   Metrics& metrics_;
+  const RepoNames* names_ = nullptr;
   std::mutex mutex_;
   std::map<std::string, std::shared_future<Result<Snapshot>>> in_flight_;  // "id@revision token-hash"
 };
