@@ -35,6 +35,7 @@ struct HttpResponse {
   std::string effective_url;  // after redirects
 
   std::optional<std::string> header(std::string_view lower_name) const;
+  bool succeeded() const { return status >= 200 && status < 300; }
 };
 
 class HttpClient {

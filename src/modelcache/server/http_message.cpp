@@ -17,15 +17,6 @@ bool is_token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-  if (s.empty() || s.size() > 19) return std::nullopt;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return v;
-}
 
 }  // namespace
 
@@ -183,16 +174,16 @@ RangeAnswer parse_range(std::string_view header, std::uint64_t size) {
   std::string_view last_text = util::trim(spec.substr(dash + 1));
   if (first_text.empty() && last_text.empty()) return {};
   if (first_text.empty()) {  // suffix: the last N bytes
-    auto n = parse_u64(last_text);
+    auto n = util::parse_u64(last_text);
     if (!n) return {};
     if (*n == 0 || size == 0) return {RangeKind::kUnsatisfiable};
     return {RangeKind::kPartial, size - std::min(*n, size), size - 1};
   }
-  auto first = parse_u64(first_text);
+  auto first = util::parse_u64(first_text);
   if (!first) return {};
   std::optional<std::uint64_t> last;
   if (!last_text.empty()) {
-    last = parse_u64(last_text);
+    last = util::parse_u64(last_text);
     if (!last) return {};
   }
   if (*first >= size || (last && *last < *first)) return {RangeKind::kUnsatisfiable};

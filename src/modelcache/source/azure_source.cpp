@@ -20,13 +20,6 @@ namespace {
 // A server that hands out the same marker forever must not keep us listing.
 constexpr int kMaxPages = 1000000;
 
-bool is_success(long status) { return status >= 200 && status < 300; }
-
-std::optional<std::uint64_t> parse_u64(std::string_view text) {
-  auto v = util::parse_int(util::trim(text));
-  if (!v || *v < 0) return std::nullopt;
-  return static_cast<std::uint64_t>(*v);
-}
 
 // <Name Encoded="true">: names with characters XML cannot carry come percent-encoded.
 std::string blob_name(const pugi::xml_node& name) {
@@ -82,7 +75,7 @@ class AzureSession {
                                         net::redact_url(creds_.endpoint), response.error().message),
                             creds_));
     }
-    if (!is_success(response->status)) {
+    if (!response->succeeded()) {
       return std::unexpected(azure_list_error(response->status, azure_error_code(*response),
                                               subject_, container_, creds_));
     }
@@ -139,7 +132,7 @@ Result<AzureBlobPage> parse_azure_blob_list(std::string_view xml) {
     AzureBlob blob;
     blob.name = blob_name(node.child("Name"));
     auto props = node.child("Properties");
-    auto size = parse_u64(props.child_value("Content-Length"));
+    auto size = util::parse_u64(util::trim(props.child_value("Content-Length")));
     if (blob.name.empty() || !size) {
       return fail(ErrorCode::kProtocol,
                   "the List Blobs answer has a blob without a name or a Content-Length");

@@ -24,13 +24,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-// A server that hands out the same page token forever must not loop forever.
-constexpr int kMaxListPages = 1000000;
 constexpr std::string_view kListFields =
     "items(name,size,generation,md5Hash,crc32c,etag,updated),nextPageToken";
 constexpr std::string_view kObjectFields = "name,size,generation,md5Hash,crc32c,etag,updated";
-
-bool is_success(long status) { return status >= 200 && status < 300; }
 
 // GCS writes int64/uint64 fields (size, generation) as JSON strings.
 std::optional<std::string> decimal_field(const Json& j, const char* key) {
@@ -220,7 +216,7 @@ class GcsSession {
       if (!page_token.empty()) url += "&pageToken=" + util::url_encode(page_token);
       auto response = get(url);
       if (!response) return std::unexpected(response.error());
-      if (!is_success(response->status)) return std::unexpected(error(*response, subject));
+      if (!response->succeeded()) return std::unexpected(error(*response, subject));
       auto parsed = parse_gcs_list_page(response->body, subject);
       if (!parsed) return std::unexpected(parsed.error());
       std::move(parsed->objects.begin(), parsed->objects.end(), std::back_inserter(objects));
@@ -242,7 +238,7 @@ class GcsSession {
                                     util::url_encode(kObjectFields)));
     if (!response) return std::unexpected(response.error());
     if (response->status == 404) return std::optional<GcsObject>();
-    if (!is_success(response->status)) return std::unexpected(error(*response, subject));
+    if (!response->succeeded()) return std::unexpected(error(*response, subject));
     auto object = parse_gcs_object(response->body, subject);
     if (!object) return std::unexpected(object.error());
     return std::optional(std::move(*object));

@@ -19,8 +19,6 @@ namespace {
 // A runaway Link chain (a server that links a page to itself) must end.
 constexpr int kMaxTreePages = 100000;
 
-bool is_success(long status) { return status >= 200 && status < 300; }
-
 // One listing: the endpoint, the token's header, and the client, in one place.
 class HubSession {
  public:
@@ -73,7 +71,7 @@ class HubSession {
   Result<std::string> resolve_commit() const {
     auto response = get(api_base() + "/revision/" + util::url_encode(ref_.revision));
     if (!response) return std::unexpected(response.error());
-    if (!is_success(response->status)) return std::unexpected(error(*response));
+    if (!response->succeeded()) return std::unexpected(error(*response));
     auto sha = parse_revision_sha(response->body);
     if (!sha) return std::unexpected(sha.error());
     // A commit asked for by id must come back as itself, or the listing is not that snapshot.
@@ -102,7 +100,7 @@ class HubSession {
           (response->status == 404 || response->status == 405 || response->status == 501)) {
         return std::optional<std::vector<RemoteFile>>();
       }
-      if (!is_success(response->status)) return std::unexpected(error(*response));
+      if (!response->succeeded()) return std::unexpected(error(*response));
       auto entries = parse_tree_page(response->body);
       if (!entries) return std::unexpected(entries.error());
       std::move(entries->begin(), entries->end(), std::back_inserter(files));
@@ -124,7 +122,7 @@ class HubSession {
     // blobs=true adds size, blob id and LFS sha256 to each sibling.
     auto response = get(api_base() + "/revision/" + commit + "?blobs=true");
     if (!response) return std::unexpected(response.error());
-    if (!is_success(response->status)) return std::unexpected(error(*response));
+    if (!response->succeeded()) return std::unexpected(error(*response));
     return parse_siblings(response->body);
   }
 

@@ -14,22 +14,15 @@ namespace modelcache::source {
 
 namespace {
 
-bool is_success(long status) { return status >= 200 && status < 300; }
-
 // Servers that refuse HEAD: 405/501 by the book, 403 from URLs pre-signed for GET only.
 bool head_refused(long status) { return status == 405 || status == 501 || status == 403; }
 
-std::optional<std::uint64_t> parse_u64(std::string_view text) {
-  auto v = util::parse_int(text);
-  if (!v || *v < 0) return std::nullopt;
-  return static_cast<std::uint64_t>(*v);
-}
 
 // "bytes 0-0/1234" -> 1234; "bytes 0-0/*" -> nullopt.
 std::optional<std::uint64_t> content_range_total(std::string_view value) {
   auto slash = value.rfind('/');
   if (slash == std::string_view::npos) return std::nullopt;
-  return parse_u64(value.substr(slash + 1));
+  return util::parse_u64(util::trim(value.substr(slash + 1)));
 }
 
 // RFC 3230 "Digest: sha-256=<b64>" or RFC 9530 "Repr-Digest: sha-256=:<b64>:".
@@ -84,7 +77,7 @@ Result<Listing> HttpSource::list(const core::ModelRef& ref, const ListOptions& /
     response = client.send(probe);
   }
   if (!response) return std::unexpected(response.error());
-  if (!is_success(response->status)) {
+  if (!response->succeeded()) {
     return std::unexpected(status_error(response->status, shown, TokenSent::kNo));
   }
   if (response->status == 206) {
@@ -92,7 +85,7 @@ Result<Listing> HttpSource::list(const core::ModelRef& ref, const ListOptions& /
       file.size = content_range_total(*range).value_or(kUnknownSize);
     }
   } else if (auto length = response->header("content-length")) {
-    file.size = parse_u64(*length).value_or(kUnknownSize);
+    file.size = util::parse_u64(util::trim(*length)).value_or(kUnknownSize);
   }
   file.etag = response->header("etag").value_or("");
   file.last_modified = response->header("last-modified").value_or("");

@@ -22,6 +22,9 @@ enum class TokenSent { kNo, kYes };
 // anything else that is not 2xx -> kProtocol.
 Error status_error(long status, std::string_view subject, TokenSent token_sent);
 
+// A listing that hands out the same page token forever must not loop forever.
+inline constexpr int kMaxListPages = 1000000;
+
 // One line, control bytes escaped (util/strings.hpp; the runtime's loaders use it too).
 using util::printable;
 

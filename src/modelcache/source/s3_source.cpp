@@ -19,9 +19,6 @@ namespace modelcache::source {
 namespace {
 
 // A listing that keeps handing out continuation tokens must end.
-constexpr int kMaxListPages = 1000000;
-
-bool is_success(long status) { return status >= 200 && status < 300; }
 
 std::string strip_quotes(std::string_view etag) {
   etag = util::trim(etag);
@@ -73,7 +70,7 @@ class S3Session {
       std::string url = addressing_.list_url(bucket_, prefix, token, page_size);
       auto response = get(url);
       if (!response) return std::unexpected(response.error());
-      if (!is_success(response->status)) return std::unexpected(error(*response));
+      if (!response->succeeded()) return std::unexpected(error(*response));
       auto parsed = parse_list_objects_v2(response->body);
       if (!parsed) {
         return fail(parsed.error().code, fmt::format("{}: {}", ref_.id(), parsed.error().message));

@@ -17,7 +17,7 @@ namespace modelcache::transfer {
 
 namespace {
 
-constexpr std::size_t kChunk = 1 << 20;
+constexpr std::size_t kCopyChunk = 1 << 20;
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -81,7 +81,7 @@ Result<FetchResult> local_copy(const FetchRequest& r,
 
   auto follower = HashFollower::create(out.get(), r.part_path, r.expected, r.size);
   if (!follower) return std::unexpected(follower.error());
-  std::vector<char> buffer(kChunk), hash_buffer(kChunk);
+  std::vector<char> buffer(kCopyChunk), hash_buffer(kCopyChunk);
   std::uint64_t size = 0;
   for (;;) {
     ssize_t n = ::read(in.get(), buffer.data(), buffer.size());

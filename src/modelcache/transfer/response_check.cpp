@@ -13,14 +13,6 @@ namespace modelcache::transfer {
 
 namespace {
 
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-  std::uint64_t v = 0;
-  if (s.empty()) return std::nullopt;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
 CheckResult fatal(Error error) {
   return CheckResult{Verdict::kFatal, 0, std::nullopt, std::nullopt, std::move(error)};
 }
@@ -69,13 +61,13 @@ std::optional<ContentRange> parse_content_range(std::string_view value) {
   if (dash == std::string_view::npos || slash == std::string_view::npos || dash > slash) {
     return std::nullopt;
   }
-  auto first = parse_u64(value.substr(0, dash));
-  auto last = parse_u64(value.substr(dash + 1, slash - dash - 1));
+  auto first = util::parse_u64(value.substr(0, dash));
+  auto last = util::parse_u64(value.substr(dash + 1, slash - dash - 1));
   if (!first || !last || *last < *first) return std::nullopt;
   ContentRange out{*first, *last, std::nullopt};
   std::string_view total = value.substr(slash + 1);
   if (total != "*") {
-    out.total = parse_u64(total);
+    out.total = util::parse_u64(total);
     if (!out.total || *out.total <= *last) return std::nullopt;
   }
   return out;
@@ -98,7 +90,7 @@ CheckResult check_response(const ResponseHead& head, const std::optional<Request
     return r;
   }
   std::optional<std::uint64_t> length;
-  if (head.content_length) length = parse_u64(util::trim(*head.content_length));
+  if (head.content_length) length = util::parse_u64(util::trim(*head.content_length));
 
   if (head.status == 200) {
     // A full body answers a ranged request only when the range was the whole file.
@@ -153,7 +145,7 @@ CheckResult check_response(const ResponseHead& head, const std::optional<Request
   if (head.status == 416 && known && head.content_range) {
     std::string_view cr = util::trim(*head.content_range);
     if (cr.starts_with("bytes */")) {
-      auto total = parse_u64(cr.substr(8));
+      auto total = util::parse_u64(cr.substr(8));
       if (total && *total != expected_size)
         return fatal(size_mismatch(label, expected_size, *total));
     }

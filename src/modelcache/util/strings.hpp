@@ -20,6 +20,8 @@ std::string url_decode(std::string_view s);
 // "1.5GiB", "200M", "1024" -> bytes.
 std::optional<std::uint64_t> parse_size(std::string_view s);
 std::optional<std::int64_t> parse_int(std::string_view s);
+// Decimal digits only (no sign, no spaces); nullopt on overflow.
+std::optional<std::uint64_t> parse_u64(std::string_view s);
 std::string format_bytes(std::uint64_t bytes);
 // One line for a message: control bytes escaped as \xNN, at most `max_chars`
 // (then "..."), so that a hostile name cannot inject newlines or flood the terminal.

@@ -10,7 +10,7 @@
 namespace modelcache::source {
 namespace {
 
-constexpr const char* kPage1 = R"(<?xml version="1.0" encoding="utf-8"?>
+constexpr const char* kBlobListPage1 = R"(<?xml version="1.0" encoding="utf-8"?>
 <EnumerationResults ServiceEndpoint="http://127.0.0.1:10000/devstoreaccount1" ContainerName="models">
   <Prefix>llama/</Prefix>
   <MaxResults>2</MaxResults>
@@ -38,13 +38,13 @@ constexpr const char* kPage1 = R"(<?xml version="1.0" encoding="utf-8"?>
   <NextMarker>2!96!MDAwMDI2IWxsYW1hL29kZA--</NextMarker>
 </EnumerationResults>)";
 
-constexpr const char* kPage2 = R"(<?xml version="1.0" encoding="utf-8"?>
+constexpr const char* kBlobListPage2 = R"(<?xml version="1.0" encoding="utf-8"?>
 <EnumerationResults ContainerName="models"><Marker>2!96!MDAwMDI2IWxsYW1hL29kZA--</Marker>
 <Blobs><Blob><Name>llama/w.bin</Name><Properties><Etag>0x3</Etag><Content-Length>40000000</Content-Length>
 <Content-MD5>not-md5</Content-MD5></Properties></Blob></Blobs><NextMarker/></EnumerationResults>)";
 
 TEST(AzureBlobList, ParsesBlobsDigestsAndTheNextMarker) {
-  auto page = parse_azure_blob_list(kPage1);
+  auto page = parse_azure_blob_list(kBlobListPage1);
   ASSERT_TRUE(page) << page.error().message;
   ASSERT_EQ(page->blobs.size(), 2u);
   EXPECT_EQ(page->blobs[0].name, "llama/config.json");
@@ -56,7 +56,7 @@ TEST(AzureBlobList, ParsesBlobsDigestsAndTheNextMarker) {
   EXPECT_EQ(page->blobs[1].md5_hex, "");
   EXPECT_EQ(page->next_marker, "2!96!MDAwMDI2IWxsYW1hL29kZA--");
 
-  auto last = parse_azure_blob_list(kPage2);
+  auto last = parse_azure_blob_list(kBlobListPage2);
   ASSERT_TRUE(last);
   ASSERT_EQ(last->blobs.size(), 1u);
   EXPECT_EQ(last->blobs[0].size, 40000000u);

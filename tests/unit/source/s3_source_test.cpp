@@ -7,7 +7,7 @@
 namespace modelcache::source {
 namespace {
 
-constexpr const char* kPage1 = R"(<?xml version="1.0" encoding="UTF-8"?>
+constexpr const char* kListObjectsPage = R"(<?xml version="1.0" encoding="UTF-8"?>
 <ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
   <Name>bkt</Name><Prefix>m/</Prefix><KeyCount>3</KeyCount><MaxKeys>3</MaxKeys>
   <IsTruncated>true</IsTruncated>
@@ -21,7 +21,7 @@ constexpr const char* kPage1 = R"(<?xml version="1.0" encoding="UTF-8"?>
 </ListBucketResult>)";
 
 TEST(S3Listing, ParsesObjectsEtagsAndTheContinuationToken) {
-  auto page = parse_list_objects_v2(kPage1);
+  auto page = parse_list_objects_v2(kListObjectsPage);
   ASSERT_TRUE(page) << page.error().message;
   EXPECT_TRUE(page->truncated);
   EXPECT_EQ(page->next_token, "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");

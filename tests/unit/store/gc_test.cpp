@@ -9,6 +9,7 @@
 
 #include "store/lease.hpp"
 #include "store/usage.hpp"
+#include "add_blob.hpp"
 #include "temp_dir.hpp"
 #include "util/atomic_file.hpp"
 #include "util/hasher.hpp"
@@ -18,13 +19,7 @@ using namespace modelcache::store;
 
 namespace {
 
-std::string add_blob(Store& s, const std::string& content) {
-  std::string sha = util::sha256_hex(content);
-  auto part = s.layout().part_file(sha);
-  EXPECT_TRUE(util::write_file_atomic(part, content));
-  EXPECT_TRUE(s.commit_blob(part, sha));
-  return sha;
-}
+using test_support::add_blob;
 
 // A published snapshot `id` of model folder `folder` with files name -> content,
 // its ref "main" (when `ref`), and a lease file last used `age` seconds ago.

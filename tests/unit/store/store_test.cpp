@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "add_blob.hpp"
 #include "temp_dir.hpp"
 #include "util/atomic_file.hpp"
 #include "util/hasher.hpp"
@@ -12,14 +13,7 @@ using namespace modelcache;
 using namespace modelcache::store;
 
 namespace {
-// Writes `content` as a part file and commits it as a blob; returns its sha256.
-std::string add_blob(Store& s, const std::string& content) {
-  std::string sha = util::sha256_hex(content);
-  auto part = s.layout().part_file(sha);
-  EXPECT_TRUE(util::write_file_atomic(part, content));
-  EXPECT_TRUE(s.commit_blob(part, sha));
-  return sha;
-}
+using test_support::add_blob;
 
 ManifestEntry entry(const std::string& path, const std::string& content, const std::string& sha) {
   return ManifestEntry{path, content.size(), sha, std::nullopt, "", ""};

@@ -25,3 +25,15 @@ TEST(Strings, PrintableEscapesControlBytesAndCaps) {
   EXPECT_EQ(printable("a\nb\x7f"), "a\\x0ab\\x7f");
   EXPECT_EQ(printable(std::string(10, 'x'), 4), "xxxx...");
 }
+
+TEST(Strings, ParseU64TakesDigitsOnly) {
+  EXPECT_EQ(parse_u64("0"), 0u);
+  EXPECT_EQ(parse_u64("18446744073709551615"), 18446744073709551615u);
+  EXPECT_FALSE(parse_u64("18446744073709551616"));  // overflow
+  EXPECT_FALSE(parse_u64(""));
+  EXPECT_FALSE(parse_u64("-1"));
+  EXPECT_FALSE(parse_u64("+1"));
+  EXPECT_FALSE(parse_u64(" 1"));
+  EXPECT_FALSE(parse_u64("1 "));
+  EXPECT_FALSE(parse_u64("0x10"));
+}
