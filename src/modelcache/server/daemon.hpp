@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "modelcache/error.hpp"
@@ -16,6 +17,9 @@ struct DaemonOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
   std::string upstream_hf;  // empty: HF_ENDPOINT, else https://huggingface.co
+  // The model manager (doc/INFERENCE.md): unset = MAX_ACTIVE_MODELS or 8; no byte limit.
+  std::optional<std::size_t> max_models;
+  std::optional<std::uint64_t> memory_budget;
 };
 
 // "HOST:PORT", "[V6]:PORT" or ":PORT" (127.0.0.1).
