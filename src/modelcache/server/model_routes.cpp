@@ -33,6 +33,12 @@ nlohmann::json to_json(const ModelInfo& m) {
 
 // The model id of a path segment, or the 400 that says why it is not one.
 std::optional<HttpResponse> check_id(const std::string& id) {
+  // A bare path would be read relative to the daemon's working directory.
+  if (id.find("://") == std::string::npos) {
+    return error_response(400, "", fmt::format("model id '{}' has no scheme: use hf://org/name, file:///abs/dir, "
+                                               "s3://bucket/prefix, ... percent-encoded as one path segment",
+                                               util::printable(id)));
+  }
   if (auto ref = core::parse_ref(id); !ref) {
     return error_response(400, "", fmt::format("model id: {} (percent-encode the model reference as one path "
                                                "segment, e.g. /v1/models/hf%3A%2F%2Forg%2Fname/load)",
