@@ -307,3 +307,24 @@ def test_failed_load_and_malformed_infer_requests(mc, hub, start):
     assert r.status == 200
     assert load(d, "hf://org/m2")[0] == 200
     assert_cache_valid(mc.home)
+
+
+def test_concurrent_loads_over_more_models_than_slots(hub, start):
+    """12 clients load 3 models round-robin with --max-models 2: every answer is
+    READY, at most 2 stay loaded, and each file left the Hub once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    d = start("--max-models", "2")
+
+    def client(i):
+        return [load(d, f"hf://org/m{(i + r) % 3 + 1}") for r in range(4)]
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = [a for batch in pool.map(client, range(12)) for a in batch]
+    assert all(status == 200 and out["state"] == "READY" for status, out in answers), answers
+    assert len(loaded(d)) <= 2
+    lfs_gets = [e["path"].split("?")[0] for e in hub_log(hub) if e["listener"] == "lfs" and e["method"] == "GET"]
+    assert len(lfs_gets) == len(set(lfs_gets)) == 3, lfs_gets
+    values, _ = metrics(d)
+    assert values['modelcache_model_loads_total{result="failed"}'] == 0
+    assert values['modelcache_model_loads_total{result="ok"}'] == values["modelcache_model_evictions_total"] + len(loaded(d))
