@@ -41,7 +41,8 @@ void add_serve(CLI::App& app) {
       options.memory_budget = util::parse_size(args->memory_budget);
       if (!options.memory_budget || *options.memory_budget == 0) {
         exit_status() = report_error(Error{ErrorCode::kInvalidArgument,
-                                           "--memory-budget '" + args->memory_budget + "' is not a size (e.g. 512MiB, 2GiB)"});
+                                           "--memory-budget '" + args->memory_budget +
+                                               "' is not a size (e.g. 512MiB, 2GiB)"});
         return;
       }
     }

@@ -164,7 +164,8 @@ Result<Config> Config::from_env(const fs::path& root_override) {
   }
   c.allow_shared_root = truthy("MODELCACHE_ALLOW_SHARED_ROOT");
   // Comma-separated model ids, as the names say in Roboflow Inference.
-  for (auto [name, list] : {std::pair{"PINNED_MODELS", &c.models.pinned}, std::pair{"PRELOAD_MODELS", &c.models.preload}}) {
+  for (auto [name, list] : {std::pair{"PINNED_MODELS", &c.models.pinned},
+                            std::pair{"PRELOAD_MODELS", &c.models.preload}}) {
     for (const auto& id : util::split(util::env(name).value_or(""), ',')) {
       if (auto t = util::trim(id); !t.empty()) list->emplace_back(t);
     }

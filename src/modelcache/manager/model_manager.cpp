@@ -31,10 +31,14 @@ struct ModelEntry {
 
 const char* to_string(ModelState state) {
   switch (state) {
-    case ModelState::kLoading: return "LOADING";
-    case ModelState::kReady: return "READY";
-    case ModelState::kUnloading: return "UNLOADING";
-    case ModelState::kFailed: return "FAILED";
+    case ModelState::kLoading:
+      return "LOADING";
+    case ModelState::kReady:
+      return "READY";
+    case ModelState::kUnloading:
+      return "UNLOADING";
+    case ModelState::kFailed:
+      return "FAILED";
   }
   return "FAILED";
 }
@@ -69,13 +73,17 @@ LoadedModel& ModelHandle::model() const { return *entry_->model; }
 
 ModelManager::ModelManager(LoaderRegistry registry, Resolver resolver, ManagerLimits limits,
                            ManagerObserver* observer)
-    : registry_(std::move(registry)), resolver_(std::move(resolver)), limits_(limits), observer_(observer) {
+    : registry_(std::move(registry)),
+      resolver_(std::move(resolver)),
+      limits_(limits),
+      observer_(observer) {
   if (limits_.max_models == 0) limits_.max_models = 1;
 }
 
 ModelManager::~ModelManager() = default;  // every handle is gone: the entries go with the map
 
-void ModelManager::start(const std::vector<std::string>& pinned, const std::vector<std::string>& preload) {
+void ModelManager::start(const std::vector<std::string>& pinned,
+                         const std::vector<std::string>& preload) {
   {
     std::lock_guard lock(mutex_);
     pinned_.insert(pinned.begin(), pinned.end());
@@ -83,7 +91,10 @@ void ModelManager::start(const std::vector<std::string>& pinned, const std::vect
   for (const auto* ids : {&pinned, &preload}) {
     for (const auto& id : *ids) {
       auto handle = acquire(id, OnFailed::kRetry);
-      if (!handle) util::log(util::LogLevel::kError, "serve: loading {} at start: {}", id, handle.error().message);
+      if (!handle) {
+        util::log(util::LogLevel::kError, "serve: loading {} at start: {}", id,
+                  handle.error().message);
+      }
     }
   }
 }
@@ -145,21 +156,24 @@ Status ModelManager::fail_load(const EntryPtr& entry, std::string reason, double
 
 Status ModelManager::load(const EntryPtr& entry) {
   auto start = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   auto resolved = resolver_(entry->id);
   if (!resolved) return fail_load(entry, resolved.error().message, elapsed());
   Loader* loader = registry_.find(resolved->dir);
   if (!loader) {
-    return fail_load(entry,
-                     fmt::format("no loader claims {} (formats served: {}); it needs e.g. a *.safetensors or "
-                                 "*.onnx file at the top of the model",
-                                 entry->id, registry_.formats()),
-                     elapsed());
+    return fail_load(
+        entry,
+        fmt::format("no loader claims {} (formats served: {}); it needs e.g. a *.safetensors or "
+                    "*.onnx file at the top of the model",
+                    entry->id, registry_.formats()),
+        elapsed());
   }
   std::uint64_t budget = limits_.memory_budget;
   auto too_big = [&](std::uint64_t bytes, const char* what) {
-    return fmt::format("{} {} {}, more than the whole memory budget of {}; raise --memory-budget", entry->id,
-                       what, util::format_bytes(bytes), util::format_bytes(budget));
+    return fmt::format("{} {} {}, more than the whole memory budget of {}; raise --memory-budget",
+                       entry->id, what, util::format_bytes(bytes), util::format_bytes(budget));
   };
   {
     std::unique_lock lock(mutex_);
@@ -200,8 +214,8 @@ Status ModelManager::load(const EntryPtr& entry) {
     touch(*entry);
     changed_.notify_all();
   }
-  util::log(util::LogLevel::kInfo, "serve: model {} READY ({}, {}, {:.3f} s)", entry->id, entry->format,
-            util::format_bytes(held), seconds);
+  util::log(util::LogLevel::kInfo, "serve: model {} READY ({}, {}, {:.3f} s)", entry->id,
+            entry->format, util::format_bytes(held), seconds);
   if (observer_) observer_->model_loaded(entry->id, true, seconds);
   return {};
 }
@@ -214,7 +228,8 @@ bool ModelManager::fits(const ModelEntry& self) const {
     ++count;
     bytes += e->bytes;
   }
-  return count <= limits_.max_models && (limits_.memory_budget == 0 || bytes <= limits_.memory_budget);
+  return count <= limits_.max_models &&
+         (limits_.memory_budget == 0 || bytes <= limits_.memory_budget);
 }
 
 ModelManager::EntryPtr ModelManager::pick_victim(const ModelEntry& self) const {
@@ -227,7 +242,8 @@ ModelManager::EntryPtr ModelManager::pick_victim(const ModelEntry& self) const {
   return idle ? idle : busy;
 }
 
-Status ModelManager::make_room(std::unique_lock<std::mutex>& lock, const ModelEntry& self, RoomMode mode) {
+Status ModelManager::make_room(std::unique_lock<std::mutex>& lock, const ModelEntry& self,
+                               RoomMode mode) {
   auto deadline = std::chrono::steady_clock::now() + limits_.wait_timeout;
   while (!fits(self)) {
     if (auto victim = pick_victim(self)) {
@@ -240,7 +256,8 @@ Status ModelManager::make_room(std::unique_lock<std::mutex>& lock, const ModelEn
       continue;
     }
     if (mode == RoomMode::kEvictOnly) {
-      util::log(util::LogLevel::kWarn, "serve: {} loaded over the limits: every other model is pinned or loading",
+      util::log(util::LogLevel::kWarn,
+                "serve: {} loaded over the limits: every other model is pinned or loading",
                 self.id);
       return {};
     }
@@ -249,16 +266,20 @@ Status ModelManager::make_room(std::unique_lock<std::mutex>& lock, const ModelEn
       if (e.get() != &self && e->reserved && e->state != ModelState::kReady) settling = true;
     }
     if (!settling) {
-      return fail(ErrorCode::kNoSpace,
-                  fmt::format("cannot load {}: the loaded models are pinned and leave no room under --max-models {}"
-                              "{}; raise the limits or pin fewer models",
-                              self.id, limits_.max_models,
-                              limits_.memory_budget ? " / --memory-budget " + util::format_bytes(limits_.memory_budget)
-                                                    : std::string()));
+      return fail(
+          ErrorCode::kNoSpace,
+          fmt::format(
+              "cannot load {}: the loaded models are pinned and leave no room under --max-models {}"
+              "{}; raise the limits or pin fewer models",
+              self.id, limits_.max_models,
+              limits_.memory_budget
+                  ? " / --memory-budget " + util::format_bytes(limits_.memory_budget)
+                  : std::string()));
     }
     if (changed_.wait_until(lock, deadline) == std::cv_status::timeout && !fits(self)) {
-      return fail(ErrorCode::kTimeout, fmt::format("cannot load {}: no room freed within {} ms; retry", self.id,
-                                                   limits_.wait_timeout.count()));
+      return fail(ErrorCode::kTimeout,
+                  fmt::format("cannot load {}: no room freed within {} ms; retry", self.id,
+                              limits_.wait_timeout.count()));
     }
   }
   return {};
@@ -274,7 +295,9 @@ void ModelManager::evict(std::unique_lock<std::mutex>& lock, const EntryPtr& vic
   model.reset();  // the memory goes here; the files stay
   lease.reset();
   lock.lock();
-  if (auto it = entries_.find(victim->id); it != entries_.end() && it->second == victim) entries_.erase(it);
+  if (auto it = entries_.find(victim->id); it != entries_.end() && it->second == victim) {
+    entries_.erase(it);
+  }
   victim->reserved = false;
   changed_.notify_all();
   util::log(util::LogLevel::kInfo, "serve: model {} unloaded", victim->id);
@@ -284,7 +307,9 @@ Status ModelManager::unload(const std::string& id) {
   std::unique_lock lock(mutex_);
   while (true) {
     auto it = entries_.find(id);
-    if (it == entries_.end()) return fail(ErrorCode::kNotFound, fmt::format("{} is not loaded", id));
+    if (it == entries_.end()) {
+      return fail(ErrorCode::kNotFound, fmt::format("{} is not loaded", id));
+    }
     EntryPtr entry = it->second;
     if (entry->state == ModelState::kFailed) {
       entries_.erase(it);
@@ -305,8 +330,17 @@ bool ModelManager::is_loaded(const std::string& id) const {
 }
 
 ModelInfo ModelManager::info_of(const ModelEntry& e) const {
-  return ModelInfo{e.id, e.state, e.error, e.format, e.task, e.bytes, e.pinned || pinned_.contains(e.id),
-                   e.last_use, e.load_seconds, e.uses, e.dir};
+  return ModelInfo{e.id,
+                   e.state,
+                   e.error,
+                   e.format,
+                   e.task,
+                   e.bytes,
+                   e.pinned || pinned_.contains(e.id),
+                   e.last_use,
+                   e.load_seconds,
+                   e.uses,
+                   e.dir};
 }
 
 std::optional<ModelInfo> ModelManager::info(const std::string& id) const {

@@ -42,7 +42,7 @@ enum class ModelState { kLoading, kReady, kUnloading, kFailed };
 const char* to_string(ModelState state);  // "LOADING", "READY", "UNLOADING", "FAILED"
 
 struct ManagerLimits {
-  std::size_t max_models = 8;      // --max-models, MAX_ACTIVE_MODELS
+  std::size_t max_models = 8;       // --max-models, MAX_ACTIVE_MODELS
   std::uint64_t memory_budget = 0;  // --memory-budget; 0 = no byte limit
   // How long a load waits for loads in flight to settle before it gives up.
   std::chrono::milliseconds wait_timeout{60000};

@@ -33,7 +33,8 @@ bool SafetensorsLoader::claims(const std::filesystem::path& snapshot_dir) const 
   return false;
 }
 
-Result<std::unique_ptr<LoadedModel>> SafetensorsLoader::load(const std::filesystem::path& snapshot_dir) {
+Result<std::unique_ptr<LoadedModel>> SafetensorsLoader::load(
+    const std::filesystem::path& snapshot_dir) {
   auto file = SafetensorsFile::open(snapshot_dir, LoadOptions{Prefault::kYes});
   if (!file) return std::unexpected(file.error());
   return std::make_unique<SafetensorsModel>(std::move(*file));

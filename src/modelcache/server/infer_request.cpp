@@ -1,8 +1,8 @@
 #include "server/infer_request.hpp"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "util/base64.hpp"
@@ -35,7 +35,9 @@ Status set_field(InferInput& input, std::string_view name, const nlohmann::json&
     input.top_k = static_cast<int>(*number);
     return {};
   }
-  if (!number || !(*number >= 0 && *number <= 1)) return bad(fmt::format("\"{}\" must be a number from 0 to 1", name));
+  if (!number || !(*number >= 0 && *number <= 1)) {
+    return bad(fmt::format("\"{}\" must be a number from 0 to 1", name));
+  }
   (name == "confidence" ? input.confidence : input.iou) = *number;
   return {};
 }
@@ -45,7 +47,8 @@ constexpr std::string_view kFields[] = {"confidence", "iou", "top_k"};
 Status set_image_base64(InferInput& input, std::string_view text) {
   if (text.starts_with("data:")) {  // data:image/png;base64,....
     auto comma = text.find(',');
-    if (comma == std::string_view::npos || text.substr(0, comma).find(";base64") == std::string_view::npos) {
+    if (comma == std::string_view::npos ||
+        text.substr(0, comma).find(";base64") == std::string_view::npos) {
       return bad("\"image\" is a data: URL without ;base64, data");
     }
     text.remove_prefix(comma + 1);
@@ -66,11 +69,17 @@ Status parse_json(const HttpRequest& request, InferInput& input) {
   try {
     body = nlohmann::json::parse(request.body);
   } catch (const nlohmann::json::exception&) {
-    return bad("request body is not JSON; send {\"image\": \"<base64>\"} or multipart/form-data with an image part");
+    return bad(
+        "request body is not JSON; send {\"image\": \"<base64>\"} or multipart/form-data with an "
+        "image part");
   }
-  if (!body.is_object()) return bad("request body must be a JSON object with \"image\": \"<base64>\"");
+  if (!body.is_object()) {
+    return bad("request body must be a JSON object with \"image\": \"<base64>\"");
+  }
   auto image = body.find("image");
-  if (image == body.end() || !image->is_string()) return bad("\"image\" (a base64 string) is missing");
+  if (image == body.end() || !image->is_string()) {
+    return bad("\"image\" (a base64 string) is missing");
+  }
   if (auto s = set_image_base64(input, image->get_ref<const std::string&>()); !s) return s;
   for (auto name : kFields) {
     auto it = body.find(name);
@@ -94,14 +103,17 @@ std::optional<std::string> header_param(std::string_view header, std::string_vie
   return std::nullopt;
 }
 
-Status parse_multipart(const HttpRequest& request, std::string_view content_type, InferInput& input) {
+Status parse_multipart(const HttpRequest& request, std::string_view content_type,
+                       InferInput& input) {
   auto boundary = header_param(content_type, "boundary");
   if (!boundary || boundary->empty() || boundary->size() > 70) {
     return bad("multipart/form-data without a valid boundary parameter");
   }
   const std::string delim = "--" + *boundary;
   std::string_view body = request.body;
-  auto malformed = [](std::string_view why) { return bad(fmt::format("malformed multipart body: {}", why)); };
+  auto malformed = [](std::string_view why) {
+    return bad(fmt::format("malformed multipart body: {}", why));
+  };
   if (!body.starts_with(delim)) return malformed("it does not start with the boundary");
   std::size_t pos = delim.size();
   bool have_image = false;
@@ -121,7 +133,8 @@ Status parse_multipart(const HttpRequest& request, std::string_view content_type
     for (const auto& line : util::split(head, '\n')) {
       std::string_view l = util::trim(line);
       auto colon = l.find(':');
-      if (colon != std::string_view::npos && util::iequals(util::trim(l.substr(0, colon)), "content-disposition")) {
+      if (colon != std::string_view::npos &&
+          util::iequals(util::trim(l.substr(0, colon)), "content-disposition")) {
         name = header_param(l.substr(colon + 1), "name");
       }
     }
@@ -130,7 +143,9 @@ Status parse_multipart(const HttpRequest& request, std::string_view content_type
       input.image = std::string(value);
       have_image = true;
     } else if (std::find(std::begin(kFields), std::end(kFields), *name) != std::end(kFields)) {
-      if (auto s = set_field(input, *name, nlohmann::json(std::string(util::trim(value)))); !s) return s;
+      if (auto s = set_field(input, *name, nlohmann::json(std::string(util::trim(value)))); !s) {
+        return s;
+      }
     }
   }
   if (!have_image) return bad("multipart body has no \"image\" part");
@@ -143,7 +158,9 @@ Result<InferInput> parse_infer_request(const HttpRequest& request) {
   InferInput input;
   for (auto name : kFields) {
     if (auto v = request.query_param(name)) {
-      if (auto s = set_field(input, name, nlohmann::json(*v)); !s) return std::unexpected(s.error());
+      if (auto s = set_field(input, name, nlohmann::json(*v)); !s) {
+        return std::unexpected(s.error());
+      }
     }
   }
   std::string_view type = request.header("content-type").value_or("");
@@ -155,7 +172,8 @@ Result<InferInput> parse_infer_request(const HttpRequest& request) {
     parsed = parse_multipart(request, type, input);
   } else {
     return fail(ErrorCode::kInvalidArgument,
-                "send the image as application/json {\"image\": \"<base64>\"} or as multipart/form-data with an "
+                "send the image as application/json {\"image\": \"<base64>\"} or as "
+                "multipart/form-data with an "
                 "\"image\" part");
   }
   if (!parsed) return std::unexpected(parsed.error());

@@ -68,42 +68,62 @@ std::string ModelMetrics::render() const {
   header("modelcache_model_loads_total", "counter", "Model loads by the manager, by result.");
   out += fmt::format("modelcache_model_loads_total{{result=\"ok\"}} {}\n", ok);
   out += fmt::format("modelcache_model_loads_total{{result=\"failed\"}} {}\n", failed);
-  header("modelcache_model_load_seconds_total", "counter", "Seconds spent loading models (resolve, fetch, load).");
+  header("modelcache_model_load_seconds_total", "counter",
+         "Seconds spent loading models (resolve, fetch, load).");
   out += fmt::format("modelcache_model_load_seconds_total {}\n", seconds);
-  header("modelcache_model_evictions_total", "counter", "Models unloaded to make room (LRU), not by request.");
+  header("modelcache_model_evictions_total", "counter",
+         "Models unloaded to make room (LRU), not by request.");
   out += fmt::format("modelcache_model_evictions_total {}\n", evictions);
   header("modelcache_model_loads_by_model_total", "counter", "Model loads, by model and result.");
   for (const auto& [id, m] : models_) {
-    if (m.loads_ok) out += fmt::format("modelcache_model_loads_by_model_total{{model=\"{}\",result=\"ok\"}} {}\n", label(id), m.loads_ok);
+    if (m.loads_ok) {
+      out += fmt::format("modelcache_model_loads_by_model_total{{model=\"{}\",result=\"ok\"}} {}\n",
+                         label(id), m.loads_ok);
+    }
     if (m.loads_failed) {
-      out += fmt::format("modelcache_model_loads_by_model_total{{model=\"{}\",result=\"failed\"}} {}\n", label(id),
-                         m.loads_failed);
+      out += fmt::format(
+          "modelcache_model_loads_by_model_total{{model=\"{}\",result=\"failed\"}} {}\n", label(id),
+          m.loads_failed);
     }
   }
   header("modelcache_model_evictions_by_model_total", "counter", "LRU evictions, by model.");
   for (const auto& [id, m] : models_) {
-    if (m.evictions) out += fmt::format("modelcache_model_evictions_by_model_total{{model=\"{}\"}} {}\n", label(id), m.evictions);
-  }
-  header("modelcache_inferences_total", "counter", "POST /v1/infer requests that reached a model, by result.");
-  for (const auto& [id, m] : models_) {
-    if (m.infer_ok) out += fmt::format("modelcache_inferences_total{{model=\"{}\",result=\"ok\"}} {}\n", label(id), m.infer_ok);
-    if (m.infer_error) {
-      out += fmt::format("modelcache_inferences_total{{model=\"{}\",result=\"error\"}} {}\n", label(id), m.infer_error);
+    if (m.evictions) {
+      out += fmt::format("modelcache_model_evictions_by_model_total{{model=\"{}\"}} {}\n",
+                         label(id), m.evictions);
     }
   }
-  header("modelcache_inference_duration_seconds", "histogram", "Time of successful inferences, by model.");
+  header("modelcache_inferences_total", "counter",
+         "POST /v1/infer requests that reached a model, by result.");
+  for (const auto& [id, m] : models_) {
+    if (m.infer_ok) {
+      out += fmt::format("modelcache_inferences_total{{model=\"{}\",result=\"ok\"}} {}\n",
+                         label(id), m.infer_ok);
+    }
+    if (m.infer_error) {
+      out += fmt::format("modelcache_inferences_total{{model=\"{}\",result=\"error\"}} {}\n",
+                         label(id), m.infer_error);
+    }
+  }
+  header("modelcache_inference_duration_seconds", "histogram",
+         "Time of successful inferences, by model.");
   for (const auto& [id, m] : models_) {
     if (!m.infer_ok) continue;
     std::string l = label(id);
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < Metrics::kBuckets.size(); ++i) {
       cumulative += m.buckets[i];
-      out += fmt::format("modelcache_inference_duration_seconds_bucket{{model=\"{}\",le=\"{}\"}} {}\n", l,
-                         Metrics::kBuckets[i], cumulative);
+      out +=
+          fmt::format("modelcache_inference_duration_seconds_bucket{{model=\"{}\",le=\"{}\"}} {}\n",
+                      l, Metrics::kBuckets[i], cumulative);
     }
-    out += fmt::format("modelcache_inference_duration_seconds_bucket{{model=\"{}\",le=\"+Inf\"}} {}\n", l, m.infer_ok);
-    out += fmt::format("modelcache_inference_duration_seconds_sum{{model=\"{}\"}} {}\n", l, m.infer_seconds);
-    out += fmt::format("modelcache_inference_duration_seconds_count{{model=\"{}\"}} {}\n", l, m.infer_ok);
+    out +=
+        fmt::format("modelcache_inference_duration_seconds_bucket{{model=\"{}\",le=\"+Inf\"}} {}\n",
+                    l, m.infer_ok);
+    out += fmt::format("modelcache_inference_duration_seconds_sum{{model=\"{}\"}} {}\n", l,
+                       m.infer_seconds);
+    out += fmt::format("modelcache_inference_duration_seconds_count{{model=\"{}\"}} {}\n", l,
+                       m.infer_ok);
   }
   return out;
 }

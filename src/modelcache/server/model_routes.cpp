@@ -1,8 +1,8 @@
 #include "server/model_routes.hpp"
 
-#include <chrono>
-
 #include <fmt/format.h>
+
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "core/model_ref.hpp"
@@ -17,14 +17,10 @@ using manager::ModelInfo;
 using manager::ModelState;
 
 nlohmann::json to_json(const ModelInfo& m) {
-  nlohmann::json out{{"model", m.id},
-                     {"state", manager::to_string(m.state)},
-                     {"format", m.format},
-                     {"task", m.task},
-                     {"bytes", m.bytes},
-                     {"pinned", m.pinned},
-                     {"last_use", m.last_use},
-                     {"load_seconds", m.load_seconds},
+  nlohmann::json out{{"model", m.id},          {"state", manager::to_string(m.state)},
+                     {"format", m.format},     {"task", m.task},
+                     {"bytes", m.bytes},       {"pinned", m.pinned},
+                     {"last_use", m.last_use}, {"load_seconds", m.load_seconds},
                      {"in_use", m.in_use}};
   if (!m.snapshot.empty()) out["snapshot"] = m.snapshot.string();
   out["error"] = m.state == ModelState::kFailed ? nlohmann::json(m.error) : nlohmann::json(nullptr);
@@ -35,14 +31,18 @@ nlohmann::json to_json(const ModelInfo& m) {
 std::optional<HttpResponse> check_id(const std::string& id) {
   // A bare path would be read relative to the daemon's working directory.
   if (id.find("://") == std::string::npos) {
-    return error_response(400, "", fmt::format("model id '{}' has no scheme: use hf://org/name, file:///abs/dir, "
-                                               "s3://bucket/prefix, ... percent-encoded as one path segment",
-                                               util::printable(id)));
+    return error_response(
+        400, "",
+        fmt::format("model id '{}' has no scheme: use hf://org/name, file:///abs/dir, "
+                    "s3://bucket/prefix, ... percent-encoded as one path segment",
+                    util::printable(id)));
   }
   if (auto ref = core::parse_ref(id); !ref) {
-    return error_response(400, "", fmt::format("model id: {} (percent-encode the model reference as one path "
-                                               "segment, e.g. /v1/models/hf%3A%2F%2Forg%2Fname/load)",
-                                               ref.error().message));
+    return error_response(
+        400, "",
+        fmt::format("model id: {} (percent-encode the model reference as one path "
+                    "segment, e.g. /v1/models/hf%3A%2F%2Forg%2Fname/load)",
+                    ref.error().message));
   }
   return std::nullopt;
 }
@@ -57,7 +57,8 @@ std::optional<std::string> repo_of(std::string_view ref_text) {
 }  // namespace
 
 std::size_t ModelApi::body_limit(const HttpRequest& request) {
-  return request.method == "POST" && request.path.starts_with("/v1/infer/") ? kMaxInferBodyBytes : 0;
+  return request.method == "POST" && request.path.starts_with("/v1/infer/") ? kMaxInferBodyBytes
+                                                                            : 0;
 }
 
 std::optional<HttpResponse> ModelApi::handle(const HttpRequest& request) {
@@ -65,7 +66,9 @@ std::optional<HttpResponse> ModelApi::handle(const HttpRequest& request) {
   if (path.starts_with("/v1/infer/")) {
     std::string_view segment = path.substr(10);
     if (segment.empty() || segment.find('/') != std::string_view::npos) {
-      return error_response(404, "", "POST /v1/infer/{model}: percent-encode the model reference as one path segment");
+      return error_response(
+          404, "",
+          "POST /v1/infer/{model}: percent-encode the model reference as one path segment");
     }
     if (request.method != "POST") return error_response(405, "", "/v1/infer/{model} takes POST");
     std::string id = util::url_decode(segment);
@@ -85,17 +88,23 @@ std::optional<HttpResponse> ModelApi::handle(const HttpRequest& request) {
     if (!request.is_read()) return std::nullopt;
     if (auto bad = check_id(id)) return bad;
     auto info = models_.info(id);
-    if (!info) return error_response(404, "", fmt::format("{} is not loaded (POST /v1/models/{{id}}/load loads it)", id));
+    if (!info) {
+      return error_response(
+          404, "", fmt::format("{} is not loaded (POST /v1/models/{{id}}/load loads it)", id));
+    }
     return json_response(200, to_json(*info));
   }
   std::string_view action = rest.substr(slash + 1);
   if (action != "load" && action != "unload") {
     // A slash inside the id: either not percent-encoded, or NativeApi's DELETE of a raw ref.
     if (request.method == "DELETE") return remove(util::url_decode(rest), request);
-    return error_response(404, "", "unknown route; percent-encode the model reference as one path segment "
-                                   "(/v1/models/{id}/load, /v1/models/{id}/unload)");
+    return error_response(404, "",
+                          "unknown route; percent-encode the model reference as one path segment "
+                          "(/v1/models/{id}/load, /v1/models/{id}/unload)");
   }
-  if (request.method != "POST") return error_response(405, "", fmt::format("/v1/models/{{id}}/{} takes POST", action));
+  if (request.method != "POST") {
+    return error_response(405, "", fmt::format("/v1/models/{{id}}/{} takes POST", action));
+  }
   std::string id = util::url_decode(rest.substr(0, slash));
   if (auto bad = check_id(id)) return bad;
   return action == "load" ? load(id) : unload(id);
@@ -103,7 +112,8 @@ std::optional<HttpResponse> ModelApi::handle(const HttpRequest& request) {
 
 HttpResponse ModelApi::acquire_error(const std::string& id, const Error& error) {
   if (auto info = models_.info(id); info && info->state == ModelState::kFailed) {
-    return json_response(422, nlohmann::json{{"error", info->error}, {"state", "FAILED"}, {"model", id}});
+    return json_response(
+        422, nlohmann::json{{"error", info->error}, {"state", "FAILED"}, {"model", id}});
   }
   int status = error.code == ErrorCode::kNoSpace || error.code == ErrorCode::kTimeout ? 503 : 500;
   return error_response(status, "", error.message);
@@ -113,7 +123,9 @@ HttpResponse ModelApi::load(const std::string& id) {
   auto handle = models_.acquire(id, manager::OnFailed::kRetry);
   if (!handle) return acquire_error(id, handle.error());
   auto info = models_.info(id);
-  if (!info) return error_response(500, "", "the model was unloaded while its load answered; retry");
+  if (!info) {
+    return error_response(500, "", "the model was unloaded while its load answered; retry");
+  }
   auto out = to_json(*info);
   out["in_use"] = info->in_use - 1;  // not counting this answer's own hold
   return json_response(200, out);
@@ -121,7 +133,8 @@ HttpResponse ModelApi::load(const std::string& id) {
 
 HttpResponse ModelApi::unload(const std::string& id) {
   if (auto s = models_.unload(id); !s) {
-    return error_response(s.error().code == ErrorCode::kNotFound ? 404 : 500, "", s.error().message);
+    return error_response(s.error().code == ErrorCode::kNotFound ? 404 : 500, "",
+                          s.error().message);
   }
   return json_response(200, nlohmann::json{{"model", id}, {"state", "UNLOADED"}});
 }
@@ -162,14 +175,17 @@ HttpResponse ModelApi::list(const HttpRequest& request) {
   for (auto& s : snapshots) {
     nlohmann::json on = nlohmann::json::array();
     for (const auto& m : loaded) {
-      if (!m.snapshot.empty() && s.value("path", "") == m.snapshot.string()) on.push_back(to_json(m));
+      if (!m.snapshot.empty() && s.value("path", "") == m.snapshot.string()) {
+        on.push_back(to_json(m));
+      }
     }
     s["loaded"] = std::move(on);
   }
   return json_response(200, snapshots);
 }
 
-std::optional<HttpResponse> ModelApi::remove(const std::string& ref_text, const HttpRequest& request) {
+std::optional<HttpResponse> ModelApi::remove(const std::string& ref_text,
+                                             const HttpRequest& request) {
   auto repo = repo_of(ref_text);
   if (!repo) return std::nullopt;  // NativeApi says what is wrong with it
   std::vector<std::string> in_use;
@@ -178,10 +194,12 @@ std::optional<HttpResponse> ModelApi::remove(const std::string& ref_text, const 
   }
   if (in_use.empty()) return std::nullopt;
   if (request.query_param("force").value_or("") != "1") {
-    return json_response(409, nlohmann::json{
-        {"error", fmt::format("{} is loaded by the model manager; unload it first (POST /v1/models/{{id}}/unload) "
-                              "or DELETE with ?force=1", in_use.front())},
-        {"loaded", in_use}});
+    return json_response(
+        409, nlohmann::json{{"error", fmt::format("{} is loaded by the model manager; unload it "
+                                                  "first (POST /v1/models/{{id}}/unload) "
+                                                  "or DELETE with ?force=1",
+                                                  in_use.front())},
+                            {"loaded", in_use}});
   }
   for (const auto& id : in_use) (void)models_.unload(id);
   return std::nullopt;  // NativeApi removes the files

@@ -1,7 +1,8 @@
 // The model manager's routes (doc/INFERENCE.md). A model id is a model
 // reference (hf://org/name[@rev], file:///dir, s3://...), percent-encoded as ONE
 // path segment:
-//   POST   /v1/models/{id}/load    200 {"model","state":"READY","format","task","bytes","load_seconds"};
+//   POST   /v1/models/{id}/load    200
+//   {"model","state":"READY","format","task","bytes","load_seconds"};
 //                                  422 {"error","state":"FAILED"} when the load fails
 //   POST   /v1/models/{id}/unload  200; 404 when not loaded
 //   GET    /v1/models/{id}         the manager's entry for it; 404 when it has none

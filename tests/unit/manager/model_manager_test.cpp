@@ -32,7 +32,9 @@ struct Shared {
 
 class FakeModel final : public LoadedModel {
  public:
-  FakeModel(Shared& shared, std::uint64_t bytes) : shared_(shared), bytes_(bytes) { ++shared_.live; }
+  FakeModel(Shared& shared, std::uint64_t bytes) : shared_(shared), bytes_(bytes) {
+    ++shared_.live;
+  }
   ~FakeModel() override { --shared_.live; }
   std::string_view format() const override { return "fake"; }
   std::string_view task() const override { return "classification"; }
@@ -51,7 +53,9 @@ class FakeLoader final : public Loader {
  public:
   explicit FakeLoader(Shared& shared) : shared_(shared) {}
   std::string_view format() const override { return "fake"; }
-  bool claims(const std::filesystem::path& dir) const override { return dir.filename() != "unclaimed"; }
+  bool claims(const std::filesystem::path& dir) const override {
+    return dir.filename() != "unclaimed";
+  }
   Result<std::unique_ptr<LoadedModel>> load(const std::filesystem::path& dir) override {
     std::string id = dir.filename().string();
     FakeSpec spec;
@@ -196,7 +200,8 @@ TEST_F(ManagerTest, ModelOverTheWholeBudgetIsFailed) {
   ASSERT_TRUE(m->acquire("a", OnFailed::kReport));
   auto h = m->acquire("huge", OnFailed::kReport);
   ASSERT_FALSE(h);
-  EXPECT_NE(h.error().message.find("more than the whole memory budget"), std::string::npos) << h.error().message;
+  EXPECT_NE(h.error().message.find("more than the whole memory budget"), std::string::npos)
+      << h.error().message;
   EXPECT_EQ(state(*m, "huge"), ModelState::kFailed);
   EXPECT_TRUE(loaded(*m, "a"));  // nothing was evicted for it
   EXPECT_EQ(shared.live, 1);
@@ -208,11 +213,12 @@ TEST_F(ManagerTest, EstimateOverTheBudgetStillLoadsWhenTheModelFits) {
   registry.add(std::make_unique<FakeLoader>(shared));
   shared.specs["a"] = {300};
   shared.specs["b"] = {300};
-  ModelManager m(std::move(registry),
-                 [](const std::string& id) -> Result<ResolvedModel> {
-                   return ResolvedModel{"/snapshots/" + id, 5000, nullptr};
-                 },
-                 {.max_models = 8, .memory_budget = 1000}, &events);
+  ModelManager m(
+      std::move(registry),
+      [](const std::string& id) -> Result<ResolvedModel> {
+        return ResolvedModel{"/snapshots/" + id, 5000, nullptr};
+      },
+      {.max_models = 8, .memory_budget = 1000}, &events);
   ASSERT_TRUE(m.acquire("a", OnFailed::kReport));
   auto b = m.acquire("b", OnFailed::kReport);
   ASSERT_TRUE(b) << b.error().message;
@@ -261,7 +267,9 @@ TEST_F(ManagerTest, ModelInUseIsNeverDestroyedUnderItsRequest) {
     b_loaded = b.has_value();
   });
   // b waits: a is marked UNLOADING (no new handles) but lives while held.
-  for (int i = 0; i < 100 && state(*m, "a") != ModelState::kUnloading; ++i) std::this_thread::sleep_for(5ms);
+  for (int i = 0; i < 100 && state(*m, "a") != ModelState::kUnloading; ++i) {
+    std::this_thread::sleep_for(5ms);
+  }
   EXPECT_EQ(state(*m, "a"), ModelState::kUnloading);
   std::this_thread::sleep_for(50ms);
   EXPECT_FALSE(b_loaded);
@@ -315,7 +323,8 @@ TEST_F(ManagerTest, ResolverAndRegistryErrorsAreFailedReasons) {
   ASSERT_FALSE(m->acquire("missing", OnFailed::kReport));
   EXPECT_EQ(m->info("missing")->error, "missing: not found at the origin");
   ASSERT_FALSE(m->acquire("unclaimed", OnFailed::kReport));
-  EXPECT_NE(m->info("unclaimed")->error.find("no loader claims unclaimed (formats served: fake)"), std::string::npos)
+  EXPECT_NE(m->info("unclaimed")->error.find("no loader claims unclaimed (formats served: fake)"),
+            std::string::npos)
       << m->info("unclaimed")->error;
   ASSERT_TRUE(m->unload("missing"));  // forgets the failure
   EXPECT_FALSE(m->info("missing"));

@@ -28,7 +28,8 @@ std::string error_of(const HttpRequest& r) {
 
 TEST(InferRequest, JsonWithBase64AndFields) {
   auto in = parse_infer_request(
-      post("application/json; charset=utf-8", R"({"image": "aGVs\nbG8=", "confidence": 0.3, "iou": "0.5", "top_k": 4})"));
+      post("application/json; charset=utf-8",
+           R"({"image": "aGVs\nbG8=", "confidence": 0.3, "iou": "0.5", "top_k": 4})"));
   ASSERT_TRUE(in) << in.error().message;
   EXPECT_EQ(in->image, "hello");
   EXPECT_EQ(in->confidence, 0.3);
@@ -37,8 +38,9 @@ TEST(InferRequest, JsonWithBase64AndFields) {
 }
 
 TEST(InferRequest, DataUrlAndQueryFieldsTheBodyWins) {
-  auto in = parse_infer_request(
-      post("application/json", R"({"image": "data:image/png;base64,aGk=", "iou": 0.1})", "confidence=0.9&iou=0.2"));
+  auto in = parse_infer_request(post("application/json",
+                                     R"({"image": "data:image/png;base64,aGk=", "iou": 0.1})",
+                                     "confidence=0.9&iou=0.2"));
   ASSERT_TRUE(in) << in.error().message;
   EXPECT_EQ(in->image, "hi");
   EXPECT_EQ(in->confidence, 0.9);
@@ -48,7 +50,8 @@ TEST(InferRequest, DataUrlAndQueryFieldsTheBodyWins) {
 
 TEST(InferRequest, Multipart) {
   std::string body =
-      "--b0\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.png\"\r\nContent-Type: image/png\r\n\r\n"
+      "--b0\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.png\"\r\nContent-Type: "
+      "image/png\r\n\r\n"
       "\x89PNG\r\n--b\r\n"  // bytes that look like a line but are not the delimiter
       "\r\n--b0\r\ncontent-disposition: form-data; name=\"top_k\"\r\n\r\n3\r\n--b0--\r\n";
   auto in = parse_infer_request(post("multipart/form-data; boundary=\"b0\"", body));
@@ -58,29 +61,37 @@ TEST(InferRequest, Multipart) {
 }
 
 TEST(InferRequest, ErrorsSayWhatIsWrong) {
-  EXPECT_NE(error_of(post("application/json", R"({"image": "a*b="})")).find("not valid base64"), std::string::npos);
+  EXPECT_NE(error_of(post("application/json", R"({"image": "a*b="})")).find("not valid base64"),
+            std::string::npos);
   EXPECT_NE(error_of(post("application/json", "{")).find("not JSON"), std::string::npos);
   EXPECT_NE(error_of(post("application/json", "[]")).find("JSON object"), std::string::npos);
-  EXPECT_NE(error_of(post("application/json", R"({"image": 5})")).find("\"image\""), std::string::npos);
-  EXPECT_NE(error_of(post("application/json", R"({"image": ""})")).find("empty"), std::string::npos);
-  EXPECT_NE(error_of(post("application/json", R"({"image": "aGk=", "confidence": -0.1})")).find("\"confidence\""),
+  EXPECT_NE(error_of(post("application/json", R"({"image": 5})")).find("\"image\""),
             std::string::npos);
-  EXPECT_NE(error_of(post("application/json", R"({"image": "aGk=", "top_k": 2.5})")).find("\"top_k\""),
+  EXPECT_NE(error_of(post("application/json", R"({"image": ""})")).find("empty"),
             std::string::npos);
-  EXPECT_NE(error_of(post("application/json", R"({"image": "aGk="})", "iou=x")).find("\"iou\""), std::string::npos);
+  EXPECT_NE(error_of(post("application/json", R"({"image": "aGk=", "confidence": -0.1})"))
+                .find("\"confidence\""),
+            std::string::npos);
+  EXPECT_NE(
+      error_of(post("application/json", R"({"image": "aGk=", "top_k": 2.5})")).find("\"top_k\""),
+      std::string::npos);
+  EXPECT_NE(error_of(post("application/json", R"({"image": "aGk="})", "iou=x")).find("\"iou\""),
+            std::string::npos);
   EXPECT_NE(error_of(post("text/plain", "x")).find("multipart/form-data"), std::string::npos);
   EXPECT_NE(error_of(post("multipart/form-data", "x")).find("boundary"), std::string::npos);
-  EXPECT_NE(error_of(post("multipart/form-data; boundary=b", "--c\r\n")).find("malformed"), std::string::npos);
+  EXPECT_NE(error_of(post("multipart/form-data; boundary=b", "--c\r\n")).find("malformed"),
+            std::string::npos);
   EXPECT_NE(error_of(post("multipart/form-data; boundary=b", "--b\r\nname=\"image\"\r\n\r\nabc"))
                 .find("not closed"),
             std::string::npos);
   EXPECT_NE(error_of(post("multipart/form-data; boundary=b", "--b\r\nX: y\r\n\r\nabc\r\n--b--"))
                 .find("no Content-Disposition name"),
             std::string::npos);
-  EXPECT_NE(error_of(post("multipart/form-data; boundary=b",
-                          "--b\r\nContent-Disposition: form-data; name=\"iou\"\r\n\r\n0.5\r\n--b--"))
-                .find("no \"image\" part"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(post("multipart/form-data; boundary=b",
+                    "--b\r\nContent-Disposition: form-data; name=\"iou\"\r\n\r\n0.5\r\n--b--"))
+          .find("no \"image\" part"),
+      std::string::npos);
 }
 
 }  // namespace
