@@ -27,6 +27,7 @@ struct Shared {
   std::atomic<int> loads{0};
   std::atomic<int> live{0};  // models constructed and not yet destroyed
   std::map<std::string, int> loads_of;
+  std::atomic<bool> hold{false};  // while set, load() waits (a load in flight, for as long as a test needs)
   std::mutex mutex;
 };
 
@@ -66,6 +67,7 @@ class FakeLoader final : public Loader {
     }
     ++shared_.loads;
     std::this_thread::sleep_for(spec.delay);
+    while (shared_.hold) std::this_thread::sleep_for(1ms);
     if (!spec.fail.empty()) return fail(ErrorCode::kInvalidArgument, spec.fail);
     return std::make_unique<FakeModel>(shared_, spec.bytes);
   }
@@ -139,21 +141,28 @@ TEST_F(ManagerTest, LoadsOnceAndReportsReady) {
 
 TEST_F(ManagerTest, EightThreadsCauseOneLoad) {
   auto m = make({});
-  shared.specs["a"] = {10, "", 200ms};
+  shared.specs["a"] = {10};
+  shared.hold = true;
   std::atomic<int> ok{0};
-  std::atomic<bool> saw_loading{false};
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
-      if (auto h = m->acquire("a", OnFailed::kReport)) ++ok;
+      if (auto h = m->acquire("a", OnFailed::kReport)) {
+        ++ok;
+      }
     });
   }
-  for (int i = 0; i < 50 && !saw_loading; ++i) {
-    if (auto info = m->info("a"); info && info->state == ModelState::kLoading) saw_loading = true;
-    std::this_thread::sleep_for(5ms);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (shared.loads == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
   }
-  for (auto& t : threads) t.join();
-  EXPECT_TRUE(saw_loading);
+  std::this_thread::sleep_for(50ms);  // the other seven are asking by now
+  EXPECT_EQ(state(*m, "a"), ModelState::kLoading);
+  EXPECT_EQ(ok, 0);
+  shared.hold = false;
+  for (auto& t : threads) {
+    t.join();
+  }
   EXPECT_EQ(ok, 8);
   EXPECT_EQ(shared.loads, 1);
   EXPECT_EQ(events.ok, 1);
@@ -267,7 +276,8 @@ TEST_F(ManagerTest, ModelInUseIsNeverDestroyedUnderItsRequest) {
     b_loaded = b.has_value();
   });
   // b waits: a is marked UNLOADING (no new handles) but lives while held.
-  for (int i = 0; i < 100 && state(*m, "a") != ModelState::kUnloading; ++i) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (state(*m, "a") != ModelState::kUnloading && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(5ms);
   }
   EXPECT_EQ(state(*m, "a"), ModelState::kUnloading);
