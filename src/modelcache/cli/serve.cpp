@@ -1,4 +1,5 @@
 // modelcache serve [--listen HOST:PORT] [--upstream-hf URL] [--api-keys FILE] [--repo NAME=REF]...
+//                  [--max-models N] [--memory-budget SIZE]
 // modelcache serve --hash-key   (reads an api key on stdin, prints the sha256 hex the keys file stores)
 // Runs the node daemon: a Hugging Face–compatible pull-through mirror on the
 // same store as the CLI (server/daemon.hpp). Stops on SIGTERM or SIGINT.
@@ -10,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "server/daemon.hpp"
 #include "server/tenants.hpp"
+#include "util/strings.hpp"
 
 namespace modelcache::cli {
 
@@ -20,6 +22,8 @@ struct ServeArgs {
   std::string api_keys;
   std::vector<std::string> repos;
   bool hash_key = false;
+  std::optional<std::size_t> max_models;
+  std::string memory_budget;
 };
 }  // namespace
 
@@ -35,6 +39,11 @@ void add_serve(CLI::App& app) {
   cmd->add_option("--repo", args->repos, "NAME=REF: serve REF (s3://, gs://, az://, https://, a path) as Hub repo NAME")
       ->take_all();
   cmd->add_flag("--hash-key", args->hash_key, "Read an api key on stdin, print its sha256 hex for --api-keys, exit");
+  cmd->add_option("--max-models", args->max_models,
+                  "Models loaded at once; the least recently used goes first (default: MAX_ACTIVE_MODELS, else 8)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  cmd->add_option("--memory-budget", args->memory_budget,
+                  "Memory the loaded models may hold together, e.g. 2GiB (default: no limit)");
   cmd->callback([args] {
     if (args->hash_key) {
       std::string key(std::istreambuf_iterator<char>(std::cin), {});
@@ -54,6 +63,16 @@ void add_serve(CLI::App& app) {
     options.upstream_hf = args->upstream_hf;
     options.api_keys = args->api_keys;
     options.repos = args->repos;
+    options.max_models = args->max_models;
+    if (!args->memory_budget.empty()) {
+      options.memory_budget = util::parse_size(args->memory_budget);
+      if (!options.memory_budget || *options.memory_budget == 0) {
+        exit_status() = report_error(Error{ErrorCode::kInvalidArgument,
+                                           "--memory-budget '" + args->memory_budget +
+                                               "' is not a size (e.g. 512MiB, 2GiB)"});
+        return;
+      }
+    }
     if (auto s = server::run_daemon(options); !s) exit_status() = report_error(s.error());
   });
 }

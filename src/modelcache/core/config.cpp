@@ -120,7 +120,8 @@ Result<Config> Config::from_env(const fs::path& root_override) {
                  read_int("MODELCACHE_BACKOFF_MS", t.backoff_base, 0, 600000),
                  read_int("MODELCACHE_STALL_TIMEOUT", t.stall_timeout, 1, 3600),
                  read_int("MODELCACHE_LIST_PAGE_SIZE", c.list_page_size, 1, 5000),
-                 read_int("MODELCACHE_RESOLUTION_TTL", c.packages.resolution_ttl, 0, 10LL * 365 * 86400)}) {
+                 read_int("MODELCACHE_RESOLUTION_TTL", c.packages.resolution_ttl, 0, 10LL * 365 * 86400),
+                 read_int("MAX_ACTIVE_MODELS", c.models.max_models, 1, 100000)}) {
     if (!s) return std::unexpected(s.error());
   }
   if (auto v = util::env("MODELCACHE_MIN_SEGMENT")) {
@@ -162,6 +163,13 @@ Result<Config> Config::from_env(const fs::path& root_override) {
     c.shared_group = static_cast<unsigned>(*gid);
   }
   c.allow_shared_root = truthy("MODELCACHE_ALLOW_SHARED_ROOT");
+  // Comma-separated model ids, as the names say in Roboflow Inference.
+  for (auto [name, list] : {std::pair{"PINNED_MODELS", &c.models.pinned},
+                            std::pair{"PRELOAD_MODELS", &c.models.preload}}) {
+    for (const auto& id : util::split(util::env(name).value_or(""), ',')) {
+      if (auto t = util::trim(id); !t.empty()) list->emplace_back(t);
+    }
+  }
   if (auto v = util::env("SSL_CERT_FILE")) t.ca_bundle = *v;
   else if (auto v2 = util::env("CURL_CA_BUNDLE")) t.ca_bundle = *v2;
   return c;

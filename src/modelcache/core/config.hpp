@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "modelcache/cache.hpp"
 #include "modelcache/error.hpp"
@@ -36,6 +37,14 @@ struct PackageSettings {
   std::optional<std::string> fake_cpu_features;
 };
 
+// `serve`'s model manager (doc/INFERENCE.md). The flags --max-models and
+// --memory-budget win over these.
+struct ModelSettings {
+  std::size_t max_models = 8;        // MAX_ACTIVE_MODELS: loaded models at once
+  std::vector<std::string> pinned;   // PINNED_MODELS: model ids, loaded at start, never evicted
+  std::vector<std::string> preload;  // PRELOAD_MODELS: model ids loaded at start, then ordinary LRU members
+};
+
 struct Config {
   std::filesystem::path root;
   std::string hf_endpoint = "https://huggingface.co";  // HF_ENDPOINT, no trailing '/'
@@ -54,6 +63,7 @@ struct Config {
   // removes least-recently-used snapshots until the blobs fit. Unset: no budget.
   std::optional<std::uint64_t> max_size;
   PackageSettings packages;
+  ModelSettings models;
   // MODELCACHE_SHARED_GROUP (group name or gid): a cache shared by that group's
   // members (02770 directories, group-writable locks and parts). A root owned by
   // another member is then accepted.

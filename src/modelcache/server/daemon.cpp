@@ -19,6 +19,9 @@
 #include "server/http_server.hpp"
 #include "server/hub_mirror.hpp"
 #include "server/metrics.hpp"
+#include "server/model_metrics.hpp"
+#include "server/model_resolver.hpp"
+#include "server/model_routes.hpp"
 #include "server/native_routes.hpp"
 #include "server/pull_jobs.hpp"
 #include "server/pull_through.hpp"
@@ -100,9 +103,19 @@ Status run_daemon(const DaemonOptions& options) {
   HubMirror mirror(pulls, upstream);
   PullJobs jobs(pulls);  // after `pulls`: destroyed first, joining the job threads
   NativeApi native(pulls, jobs);
+  ModelMetrics model_metrics;
+  manager::ManagerLimits model_limits{.max_models = options.max_models.value_or(config->models.max_models),
+                                      .memory_budget = options.memory_budget.value_or(0)};
+  manager::ModelManager models(manager::default_registry(), pull_resolver(pulls), model_limits, &model_metrics);
+  ModelApi model_api(models, model_metrics, native);
+  models.start(config->models.pinned, config->models.preload);  // before listening: READY once served
   auto route = [&](const HttpRequest& request) -> HttpResponse {
     if (auto r = health_route(request, draining ? Readiness::kDraining : Readiness::kReady)) return std::move(*r);
-    if (auto r = metrics_route(request, metrics)) return std::move(*r);
+    if (auto r = metrics_route(request, metrics)) {
+      if (r->status == 200) r->body += model_metrics.render();
+      return std::move(*r);
+    }
+    if (auto r = model_api.handle(request)) return std::move(*r);
     if (auto r = native.handle(request)) return std::move(*r);
     if (auto r = mirror.handle(request)) return std::move(*r);
     return error_response(404, "", "Not Found");
@@ -116,7 +129,9 @@ Status run_daemon(const DaemonOptions& options) {
     if (request.method != "HEAD") metrics.add_served(response.content_length());
     return response;
   };
-  auto server = HttpServer::listen(options.host, options.port, ServerLimits{}, handler);
+  ServerLimits limits;
+  limits.body_limit = &ModelApi::body_limit;  // images: larger bodies on POST /v1/infer only
+  auto server = HttpServer::listen(options.host, options.port, limits, handler);
   if (!server) return std::unexpected(server.error());
 
   std::thread signal_thread([&] {

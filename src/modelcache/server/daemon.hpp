@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ struct DaemonOptions {
   std::string upstream_hf;  // empty: HF_ENDPOINT, else https://huggingface.co
   std::string api_keys;            // --api-keys FILE (server/tenants.hpp); empty: no keys needed
   std::vector<std::string> repos;  // --repo NAME=REF (server/repo_names.hpp)
+  // The model manager (doc/INFERENCE.md): unset = MAX_ACTIVE_MODELS or 8; no byte limit.
+  std::optional<std::size_t> max_models;
+  std::optional<std::uint64_t> memory_budget;
 };
 
 // "HOST:PORT", "[V6]:PORT" or ":PORT" (127.0.0.1).

@@ -249,9 +249,12 @@ bool HttpServer::read_request(int fd, std::string& buffer, HttpRequest& request)
     if (!value || *value < 0) return refuse(400, "malformed Content-Length");
     length = static_cast<std::uint64_t>(*value);
   }
-  if (length > limits_.max_body_bytes) {
-    return refuse(413, fmt::format("request body of {} bytes is over the limit of {} bytes", length,
-                                   limits_.max_body_bytes));
+  std::size_t max_body = limits_.max_body_bytes;
+  if (limits_.body_limit) {
+    if (std::size_t route_max = limits_.body_limit(request)) max_body = route_max;
+  }
+  if (length > max_body) {
+    return refuse(413, fmt::format("request body of {} bytes is over the limit of {} bytes", length, max_body));
   }
   if (length > buffer.size()) {
     auto expect = request.header("expect");

@@ -26,6 +26,9 @@ namespace modelcache::server {
 struct ServerLimits {
   std::size_t max_head_bytes = 64 << 10;  // request line + headers; more is 431
   std::size_t max_body_bytes = 1 << 20;   // more is 413 (paths-info bodies are small)
+  // A route that takes larger bodies (POST /v1/infer: images) says so here, from
+  // the request head; unset or 0 for a request: max_body_bytes.
+  std::function<std::size_t(const HttpRequest&)> body_limit;
   int max_connections = 1024;             // more are answered 503 and closed
   std::chrono::seconds idle_timeout{60};  // keep-alive connection with no request
   std::chrono::seconds io_timeout{60};    // a started request or a response that does not move

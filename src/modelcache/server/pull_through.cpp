@@ -62,6 +62,7 @@ Result<Snapshot> PullThrough::pull(std::string_view ref_text, const core::ModelR
   // A filtered pull selects other files: it shares only with the same filter.
   for (const auto& g : options.allow) key += " +" + g;
   for (const auto& g : options.ignore) key += " -" + g;
+  if (!options.package.empty()) key += " package:" + options.package;  // another selection too
   return single_flight(key, ref, ref_text, std::move(options));
 }
 

@@ -1,0 +1,131 @@
+#include "server/model_metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace modelcache::server {
+
+namespace {
+
+// A label value: backslash, double quote and newline escaped.
+std::string label(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+void ModelMetrics::model_loaded(const std::string& id, bool ok, double seconds) {
+  std::lock_guard lock(mutex_);
+  PerModel& m = models_[id];
+  (ok ? m.loads_ok : m.loads_failed)++;
+  m.load_seconds += seconds;
+}
+
+void ModelMetrics::model_evicted(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  ++models_[id].evictions;
+}
+
+void ModelMetrics::record_inference(const std::string& id, bool ok, double seconds) {
+  std::lock_guard lock(mutex_);
+  PerModel& m = models_[id];
+  if (!ok) {
+    ++m.infer_error;
+    return;
+  }
+  ++m.infer_ok;
+  m.infer_seconds += seconds;
+  for (std::size_t i = 0; i < Metrics::kBuckets.size(); ++i) {
+    if (seconds <= Metrics::kBuckets[i]) {
+      ++m.buckets[i];
+      break;
+    }
+  }
+}
+
+std::string ModelMetrics::render() const {
+  std::lock_guard lock(mutex_);
+  std::string out;
+  auto header = [&](std::string_view name, std::string_view type, std::string_view help) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  std::uint64_t ok = 0, failed = 0, evictions = 0;
+  double seconds = 0;
+  for (const auto& [id, m] : models_) {
+    ok += m.loads_ok;
+    failed += m.loads_failed;
+    evictions += m.evictions;
+    seconds += m.load_seconds;
+  }
+  header("modelcache_model_loads_total", "counter", "Model loads by the manager, by result.");
+  out += fmt::format("modelcache_model_loads_total{{result=\"ok\"}} {}\n", ok);
+  out += fmt::format("modelcache_model_loads_total{{result=\"failed\"}} {}\n", failed);
+  header("modelcache_model_load_seconds_total", "counter",
+         "Seconds spent loading models (resolve, fetch, load).");
+  out += fmt::format("modelcache_model_load_seconds_total {}\n", seconds);
+  header("modelcache_model_evictions_total", "counter",
+         "Models unloaded to make room (LRU), not by request.");
+  out += fmt::format("modelcache_model_evictions_total {}\n", evictions);
+  header("modelcache_model_loads_by_model_total", "counter", "Model loads, by model and result.");
+  for (const auto& [id, m] : models_) {
+    if (m.loads_ok) {
+      out += fmt::format("modelcache_model_loads_by_model_total{{model=\"{}\",result=\"ok\"}} {}\n",
+                         label(id), m.loads_ok);
+    }
+    if (m.loads_failed) {
+      out += fmt::format(
+          "modelcache_model_loads_by_model_total{{model=\"{}\",result=\"failed\"}} {}\n", label(id),
+          m.loads_failed);
+    }
+  }
+  header("modelcache_model_evictions_by_model_total", "counter", "LRU evictions, by model.");
+  for (const auto& [id, m] : models_) {
+    if (m.evictions) {
+      out += fmt::format("modelcache_model_evictions_by_model_total{{model=\"{}\"}} {}\n",
+                         label(id), m.evictions);
+    }
+  }
+  header("modelcache_inferences_total", "counter",
+         "POST /v1/infer requests that reached a model, by result.");
+  for (const auto& [id, m] : models_) {
+    if (m.infer_ok) {
+      out += fmt::format("modelcache_inferences_total{{model=\"{}\",result=\"ok\"}} {}\n",
+                         label(id), m.infer_ok);
+    }
+    if (m.infer_error) {
+      out += fmt::format("modelcache_inferences_total{{model=\"{}\",result=\"error\"}} {}\n",
+                         label(id), m.infer_error);
+    }
+  }
+  header("modelcache_inference_duration_seconds", "histogram",
+         "Time of successful inferences, by model.");
+  for (const auto& [id, m] : models_) {
+    if (!m.infer_ok) continue;
+    std::string l = label(id);
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < Metrics::kBuckets.size(); ++i) {
+      cumulative += m.buckets[i];
+      out +=
+          fmt::format("modelcache_inference_duration_seconds_bucket{{model=\"{}\",le=\"{}\"}} {}\n",
+                      l, Metrics::kBuckets[i], cumulative);
+    }
+    out +=
+        fmt::format("modelcache_inference_duration_seconds_bucket{{model=\"{}\",le=\"+Inf\"}} {}\n",
+                    l, m.infer_ok);
+    out += fmt::format("modelcache_inference_duration_seconds_sum{{model=\"{}\"}} {}\n", l,
+                       m.infer_seconds);
+    out += fmt::format("modelcache_inference_duration_seconds_count{{model=\"{}\"}} {}\n", l,
+                       m.infer_ok);
+  }
+  return out;
+}
+
+}  // namespace modelcache::server
