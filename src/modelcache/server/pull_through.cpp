@@ -125,13 +125,15 @@ void PullThrough::run_flight(const std::string& key, const std::shared_ptr<Fligh
   };
   metrics_.pull_started();
   auto result = cache_.pull(ref_text, options);
-  metrics_.pull_finished();
   if (result) {
     metrics_.add_fetched(result->bytes_downloaded);
     if (listed && repo.kind == core::RefKind::kHuggingFace) guard_.note_listed(repo, options.token);
   } else if (upstream_failure(result.error().code)) {
     metrics_.upstream_error();
   }
+  // Last: a streamed GET ends before its pull does; pulls_in_flight 0 says that
+  // the pull's snapshot and figures are in.
+  metrics_.pull_finished();
   {
     // Removed before the waiters wake: a later request asks the store again,
     // which answers a fresh ref or a commit without the upstream.
