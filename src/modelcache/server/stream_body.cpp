@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
+
 #include "server/http_server.hpp"
 #include "util/fs.hpp"
 
@@ -15,6 +17,13 @@ std::shared_ptr<util::UniqueFd> open_read(const std::filesystem::path& path) {
 }
 
 }  // namespace
+
+std::uint64_t sendable_bytes(const FlightFile& file, std::uint64_t size) {
+  // Until the file is verified its last byte stays here: a body that fails
+  // verification must never reach the client whole.
+  if (file.state == FileState::kCommitted) return size;
+  return size == 0 ? 0 : std::min(file.ready, size - 1);
+}
 
 bool stream_flight_file(int socket, Flight& flight, const std::string& path, std::uint64_t size) {
   // The part file's descriptor stays good when it is renamed into the blob; the
@@ -39,9 +48,7 @@ bool stream_flight_file(int socket, Flight& flight, const std::string& path, std
       if (committed) return false;  // the blob is gone already (gc): nothing to send from
       continue;  // renamed between the report and the open: the commit report follows
     }
-    // Until the file is verified its last byte stays here: a body that fails
-    // verification must never reach the client whole.
-    std::uint64_t limit = committed ? size : std::min(file->ready, size - 1);
+    std::uint64_t limit = sendable_bytes(*file, size);
     if (limit > sent) {
       if (!send_file_range(socket, FileBody{fd, sent, limit - sent})) return false;
       sent = limit;

@@ -13,6 +13,10 @@
 
 namespace modelcache::server {
 
+// How many bytes from the start of a `size`-byte file may go to the client now:
+// all once it is committed (verified), else the in-order ones but the last.
+std::uint64_t sendable_bytes(const FlightFile& file, std::uint64_t size);
+
 // Writes the `size` bytes of `path` from `flight` to `socket`; false (close the
 // connection) when the file fails or its size is not `size`, the pull ends
 // without it, or the client is gone.

@@ -1,9 +1,12 @@
-// Flight: what a streaming GET sees of a pull's files (server/flight.hpp).
+// Flight (what a streaming GET sees of a pull's files, server/flight.hpp) and
+// the bytes a stream may send before its file is verified (server/stream_body.hpp).
 #include "server/flight.hpp"
 
 #include <gtest/gtest.h>
 
 #include <thread>
+
+#include "server/stream_body.hpp"
 
 using namespace modelcache;
 using namespace modelcache::server;
@@ -64,4 +67,19 @@ TEST(Flight, WaiterWakesOnProgressAndOnTheEnd) {
   auto result = flight.wait_result();
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, ErrorCode::kIntegrity);
+}
+
+TEST(StreamBody, HoldsTheLastByteUntilTheFileIsVerified) {
+  FlightFile f;
+  f.state = FileState::kDownloading;
+  f.ready = 400;
+  EXPECT_EQ(sendable_bytes(f, 1000), 400u);
+  f.ready = 1000;  // all in and hashed, but not yet checked against the digest
+  EXPECT_EQ(sendable_bytes(f, 1000), 999u);
+  f.state = FileState::kFailed;
+  EXPECT_EQ(sendable_bytes(f, 1000), 999u);
+  f.state = FileState::kCommitted;
+  EXPECT_EQ(sendable_bytes(f, 1000), 1000u);
+  f.state = FileState::kDownloading;
+  EXPECT_EQ(sendable_bytes(f, 0), 0u);
 }
