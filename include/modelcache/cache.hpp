@@ -43,6 +43,11 @@ struct FileProgress {
   // kCommitted: the verified blob (read-only, named by its sha256); the snapshot
   // link made when the pull publishes points at it.
   std::filesystem::path blob;
+  // kDownloading: the part file being written, and how many bytes from its start
+  // are in it in order (a streaming reader may send those, but must hold back the
+  // end until kCommitted: they are verified only as a whole).
+  std::filesystem::path part;
+  std::uint64_t bytes_ready = 0;
   std::optional<Error> error;  // kFailed
 };
 
@@ -67,6 +72,9 @@ struct PullOptions {
   // journals stay so that the next pull resumes, nothing more is committed or
   // published, and pull() returns kCancelled. (Prefetch::cancel uses it.)
   std::stop_token stop;
+  // A selected file to fetch before the others (the daemon streams it to a
+  // waiting client); empty: smallest first.
+  std::string first;
   // Model packages (doc/PACKAGES.md): "auto" fetches only the files of the package
   // negotiation picks with `package_request` (the decision is cached); an id fetches
   // that package with no filter applied; empty = no package selection (every file).

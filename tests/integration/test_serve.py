@@ -98,6 +98,15 @@ def test_daemon_opens_the_store_by_the_same_root_rules_as_the_cli(mc, hub, tmp_p
         assert d.stop() == 0, Path(d.log_path).read_text()
 
 
+def wait_pulls_done(daemon):
+    """A cold GET streams and ends once its file is verified; the pull publishes
+    the snapshot a moment later (test_serve_stream.py). Waits for that."""
+    deadline = time.time() + 30
+    while b"\nmodelcache_pulls_in_flight 0\n" not in daemon.request("GET", "/metrics")[1]:
+        assert time.time() < deadline, "the daemon's pulls did not finish"
+        time.sleep(0.05)
+
+
 def clear_log(hub):
     req = urllib.request.Request(hub.url + "/__log", method="DELETE")
     urllib.request.urlopen(req).read()
@@ -351,6 +360,7 @@ def test_private_repo_is_served_only_to_tokens_the_upstream_accepts(mc, tmp_path
         assert r.status in (401, 404) and r.getheader("X-Error-Code") == "RepoNotFound"
         r, body = d.request("GET", url, headers=good)  # pulled with the client's token
         assert r.status == 200 and body == (model / "weights.bin").read_bytes()
+        wait_pulls_done(d)
         # Cached now, yet refused without a token or with one the upstream rejects.
         for headers in ({}, wrong):
             for method, path, data in [("GET", url, None), ("HEAD", url, None),

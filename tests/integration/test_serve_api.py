@@ -129,14 +129,22 @@ def test_metrics_count_bytes_hits_and_misses(mc, hub, daemon):
 
     r, body = daemon.request("GET", "/org/model/resolve/main/model.safetensors")  # cold: a pull
     assert r.status == 200 and hashlib.sha256(body).digest() == hashlib.sha256(lfs).digest()
-    m1, len1 = metrics(daemon)
+    # The GET streamed: it ended once its file was verified, the pull a moment later.
+    polls = []
+    while True:
+        m1, len1 = metrics(daemon)
+        if m1["modelcache_pulls_in_flight"] == 0:
+            break
+        polls.append(len1)
+        time.sleep(0.05)
+    len0 += sum(polls)
     upstream = sum(upstream_body_bytes(hub.log()).values())
     assert upstream > len(lfs)
     assert m1["modelcache_fetched_bytes_total"] == upstream
     assert m1["modelcache_served_bytes_total"] == len0 + len(lfs)  # the first /metrics body counts too
     assert (m1["modelcache_cache_misses_total"], m1["modelcache_cache_hits_total"]) == (1, 0)
     assert m1['modelcache_requests_total{route="resolve",code="200"}'] == 1
-    assert m1['modelcache_requests_total{route="metrics",code="200"}'] == 1
+    assert m1['modelcache_requests_total{route="metrics",code="200"}'] == 1 + len(polls)
 
     r, body = daemon.request("GET", "/org/model/resolve/main/config.json")  # warm: the store
     assert r.status == 200

@@ -97,7 +97,8 @@ std::vector<Result<FetchedBlob>> BlobFetcher::fetch(const std::vector<const sour
       if (r) {
         st.state = FileState::kCommitted;
         st.blob = store_.layout().blob(r->sha256);
-        st.bytes_total = st.bytes_done = r->size;
+        st.bytes_total = st.bytes_done = st.bytes_ready = r->size;
+        st.part.clear();
       } else {
         st.state = FileState::kFailed;
         st.error = r.error();
@@ -153,8 +154,14 @@ std::vector<Result<FetchedBlob>> BlobFetcher::fetch(const std::vector<const sour
     // Smallest first (unknown sizes last): the engine opens files in request order
     // and one big file can hold every connection to its host, so configs and
     // tokenizers, which a server reads first, would otherwise wait for the weights.
+    // A file someone waits for (BlobHooks::first) goes before them all.
+    auto rank = [&](const std::string& key) {
+      const auto& idx = by_key[key];
+      bool wanted = std::any_of(idx.begin(), idx.end(), [&](std::size_t i) { return files[i]->path == hooks.first; });
+      return std::pair(hooks.first.empty() || !wanted, files[idx.front()]->size);
+    };
     std::stable_sort(mine.begin(), mine.end(), [&](const std::string& a, const std::string& b) {
-      return files[by_key[a].front()]->size < files[by_key[b].front()]->size;
+      return rank(a) < rank(b);
     });
     if (!mine.empty()) {
       std::vector<transfer::FetchRequest> requests;
@@ -211,9 +218,12 @@ std::vector<Result<FetchedBlob>> BlobFetcher::fetch(const std::vector<const sour
           for (std::size_t idx : by_key[mine[i]]) {
             FileProgress& st = status[idx];
             if (fb.total != transfer::kUnknownSize) st.bytes_total = fb.total;
-            if (fb.done > st.bytes_done || (fb.done > 0 && st.state == FileState::kQueued)) {
+            if (fb.done > st.bytes_done || fb.ready > st.bytes_ready ||
+                (fb.done > 0 && st.state == FileState::kQueued)) {
               st.state = FileState::kDownloading;
-              st.bytes_done = fb.done;
+              st.bytes_done = std::max(st.bytes_done, fb.done);
+              st.bytes_ready = std::max(st.bytes_ready, fb.ready);
+              st.part = requests[i].part_path;
               changed.push_back(idx);
             }
           }

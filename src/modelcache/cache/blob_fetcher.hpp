@@ -41,6 +41,7 @@ struct BlobHooks {
   std::function<void(std::span<const FileProgress>)> on_files;
   // Stops downloads and lock waits; what is not settled yet gets kCancelled.
   std::stop_token stop;
+  std::string first;  // PullOptions::first
 };
 
 // Not thread-safe: one fetch() at a time per BlobFetcher (a pull makes its own).

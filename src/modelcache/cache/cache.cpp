@@ -212,7 +212,8 @@ struct Cache::Impl {
     cache::BlobFetcher fetcher(store, config.transfer);
     std::vector<const source::RemoteFile*> wanted;
     for (std::size_t i : *selected) wanted.push_back(&listing->files[i]);
-    auto fetched = fetcher.fetch(wanted, cache::BlobHooks{options.on_progress, options.on_files, options.stop});
+    auto fetched = fetcher.fetch(wanted, cache::BlobHooks{options.on_progress, options.on_files, options.stop,
+                                                       options.first});
     // Blobs committed before the stop stay (content-addressed, they change no
     // snapshot); the snapshot, manifest and ref are not touched.
     if (options.stop.stop_requested()) return std::unexpected(cancelled(ref));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,18 +57,29 @@ struct FileBody {
   std::uint64_t length = 0;
 };
 
+// A body the route writes itself as it becomes available (a file still being
+// fetched): `length` bytes to the socket; false aborts the connection mid-body,
+// so the client sees fewer bytes than Content-Length, never a wrong whole body.
+struct StreamBody {
+  std::uint64_t length = 0;
+  std::function<bool(int socket)> write;
+};
+
 struct HttpResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::optional<FileBody> file;  // when set, the body is this range and `body` is unused
+  std::optional<StreamBody> stream;  // when set, the body is written by it and `body` is unused
   // A HEAD answered without the body at hand (from upstream metadata): its length.
   std::optional<std::uint64_t> head_length;
 
   void set_header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
   }
-  std::uint64_t content_length() const { return head_length ? *head_length : file ? file->length : body.size(); }
+  std::uint64_t content_length() const {
+    return head_length ? *head_length : file ? file->length : stream ? stream->length : body.size();
+  }
 };
 
 const char* reason_phrase(int status);

@@ -35,18 +35,6 @@ bool send_all(int fd, std::string_view data, int flags = 0) {
   return true;
 }
 
-bool send_file_range(int sock, const FileBody& file) {
-  off_t offset = static_cast<off_t>(file.offset);
-  std::uint64_t left = file.length;
-  while (left > 0) {
-    ssize_t n = ::sendfile(sock, file.fd->get(), &offset, std::min<std::uint64_t>(left, 1u << 30));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;  // peer gone, timeout, or the file shrank (never for a blob)
-    left -= static_cast<std::uint64_t>(n);
-  }
-  return true;
-}
-
 Result<sockaddr_storage> make_address(std::string_view host, std::uint16_t port, socklen_t& length) {
   sockaddr_storage storage{};
   std::string name(host == "localhost" ? "127.0.0.1" : host);
@@ -87,6 +75,18 @@ void linger_close(int fd) {
 }
 
 }  // namespace
+
+bool send_file_range(int sock, const FileBody& file) {
+  off_t offset = static_cast<off_t>(file.offset);
+  std::uint64_t left = file.length;
+  while (left > 0) {
+    ssize_t n = ::sendfile(sock, file.fd->get(), &offset, std::min<std::uint64_t>(left, 1u << 30));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;  // peer gone, timeout, or the file shrank (never for a blob)
+    left -= static_cast<std::uint64_t>(n);
+  }
+  return true;
+}
 
 Result<std::unique_ptr<HttpServer>> HttpServer::listen(std::string_view host, std::uint16_t port,
                                                        ServerLimits limits, Handler handler) {
@@ -278,6 +278,9 @@ bool HttpServer::write_response(int fd, const HttpRequest& request, const HttpRe
                                 bool keep_alive) {
   std::string head = serialize_head(response, keep_alive);
   if (request.method == "HEAD") return send_all(fd, head);
+  if (response.stream) {
+    return send_all(fd, head, response.stream->length > 0 ? MSG_MORE : 0) && response.stream->write(fd);
+  }
   if (!response.file) return send_all(fd, head + response.body);
   // MSG_MORE: the head leaves in the same segment as the first file bytes.
   return send_all(fd, head, response.file->length > 0 ? MSG_MORE : 0) && send_file_range(fd, *response.file);

@@ -37,6 +37,10 @@ struct ServerLimits {
 
 using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
+// Sends `file` to the socket with sendfile(2); false when the peer is gone, the
+// send timed out, or the file is shorter than the range.
+bool send_file_range(int sock, const FileBody& file);
+
 class HttpServer {
  public:
   // Binds and listens on host:port (port 0: an ephemeral one, see port()).

@@ -4,6 +4,7 @@
 // and huggingface_hub send and expect: tests/fixtures/hf_fixture.py mimics it.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string_view>
 
@@ -30,6 +31,12 @@ class HubMirror {
   // hub_resolve_route.cpp
   HttpResponse resolve(const HttpRequest& request, const core::ModelRef& repo, std::string_view revision,
                        std::string_view path);
+  // A GET of a file not in the store: its bytes streamed while the pull fetches
+  // it (server/stream_body.hpp), or std::nullopt for the waiting path (a range, an
+  // upstream error, a pull that ends first), with `flight` the pull to wait for.
+  std::optional<HttpResponse> stream_cold(const HttpRequest& request, const core::ModelRef& repo,
+                                          std::string_view revision, std::string_view path,
+                                          std::shared_ptr<Flight>& flight);
 
   PullThrough& pulls_;
   const UpstreamHub& upstream_;

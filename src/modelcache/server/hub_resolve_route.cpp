@@ -9,6 +9,7 @@
 
 #include "server/hub_entries.hpp"
 #include "server/hub_mirror.hpp"
+#include "server/stream_body.hpp"
 
 namespace modelcache::server {
 
@@ -16,10 +17,13 @@ HttpResponse HubMirror::resolve(const HttpRequest& request, const core::ModelRef
                                 std::string_view path) {
   // A HEAD must not wait for a cold pull (huggingface_hub gives it 10 s): the
   // upstream's metadata answers it, with the client's own credentials.
-  if (request.method == "HEAD" && !pulls_.in_store(repo, revision)) {
-    return upstream_.head_file(repo, revision, path, request.bearer_token());
+  std::shared_ptr<Flight> flight;
+  if (!pulls_.in_store(repo, revision)) {
+    if (request.method == "HEAD") return upstream_.head_file(repo, revision, path, request.bearer_token());
+    if (auto streamed = stream_cold(request, repo, revision, path, flight)) return std::move(*streamed);
   }
-  auto snap = pulls_.get(repo, revision, request.bearer_token());
+  auto snap = flight ? pulls_.finish_get(repo, flight, request.bearer_token())
+                     : pulls_.get(repo, revision, request.bearer_token());
   if (!snap) return pull_error_response(snap.error());
   const std::string& commit = snap->snapshot.snapshot_id;
   const auto* entry = snap->manifest.find(path);
@@ -73,6 +77,39 @@ HttpResponse HubMirror::resolve(const HttpRequest& request, const core::ModelRef
   }
   r.file = FileBody{std::move(fd), first, length};
   return r;
+}
+
+std::optional<HttpResponse> HubMirror::stream_cold(const HttpRequest& request, const core::ModelRef& repo,
+                                                   std::string_view revision, std::string_view path,
+                                                   std::shared_ptr<Flight>& flight) {
+  // A range waits for the whole file (then it is answered from the blob): the
+  // clients we serve ask for ranges only to resume.
+  if (request.header("range")) return std::nullopt;
+  // The upstream's metadata gives the head (what a HEAD answers); on any error
+  // the waiting path below answers, with the pull's own clear error.
+  HttpResponse head = upstream_.head_file(repo, revision, path, request.bearer_token());
+  if (head.status != 200 || !head.head_length || *head.head_length == 0) return std::nullopt;
+  const std::uint64_t size = *head.head_length;
+  std::string file(path);
+  flight = pulls_.start(repo, revision, request.bearer_token(), file);
+  // Wait for the file's first bytes. The pull listed the upstream with this
+  // client's credentials (a flight is never shared across tokens) before it
+  // reports any file, so the upstream has accepted this client.
+  std::optional<FlightFile> seen;
+  while (true) {
+    bool ended = false;
+    seen = flight->wait_file(file, seen, std::chrono::seconds(1), ended);
+    if (ended || (seen && (seen->state == FileState::kFailed || (seen->size != 0 && seen->size != size)))) {
+      return std::nullopt;  // answered from the pull's result
+    }
+    if (seen && (seen->state == FileState::kCommitted || seen->ready > 0)) break;
+  }
+  pulls_.count_streamed();
+  head.head_length.reset();
+  head.stream = StreamBody{size, [flight, file, size](int socket) {
+                             return stream_flight_file(socket, *flight, file, size);
+                           }};
+  return head;
 }
 
 }  // namespace modelcache::server

@@ -80,6 +80,10 @@ struct FetchResult {
 struct FileBytes {
   std::uint64_t done = 0;  // bytes in its part file, resumed ones included; never decreases
   std::uint64_t total = kUnknownSize;  // its size, once known
+  // Contiguous bytes from offset 0 that are in its part file and were read back
+  // by the hasher (never decreases): a reader may send them before the file is
+  // verified, as long as it withholds the end until the file is settled.
+  std::uint64_t ready = 0;
 };
 
 struct EngineProgress {

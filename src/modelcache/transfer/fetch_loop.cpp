@@ -112,6 +112,7 @@ void FetchLoop::copy_local_files() {
       if (results_[i]) {
         progress_.files[i].total = results_[i]->size;
         progress_.files[i].done = results_[i]->size;
+        progress_.files[i].ready = results_[i]->size;
       }
     }
     ++progress_.files_done;
@@ -497,6 +498,7 @@ void FetchLoop::report_progress(bool force) {
       f.done = std::max(f.done, job->plan().written_bytes());
       if (job->plan().size() != kOpenEnd) f.total = job->plan().size();
     }
+    if (job->has_follower()) f.ready = std::max(f.ready, job->follower().hashed());
   }
   hooks_.on_progress(progress_);
 }

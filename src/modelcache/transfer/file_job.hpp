@@ -93,6 +93,7 @@ class FileJob {
   SegmentPlan& plan() { return *plan_; }
   bool has_plan() const { return plan_.has_value(); }
   HashFollower& follower() { return *follower_; }
+  bool has_follower() const { return follower_ != nullptr; }
   std::map<SegmentId, SegmentState>& segments() { return segments_; }
 
   JobState state = JobState::kQueued;
