@@ -76,12 +76,8 @@ Result<Snapshot> PullThrough::pull(std::string_view ref_text, const core::ModelR
   // A filtered pull selects other files: it shares only with the same filter.
   for (const auto& g : options.allow) key += " +" + g;
   for (const auto& g : options.ignore) key += " -" + g;
-<<<<<<< HEAD
   if (!options.package.empty()) key += " package:" + options.package;  // another selection too
-  return single_flight(key, ref, ref_text, std::move(options));
-=======
   return counted(join_flight(key, ref, ref_text, std::move(options), Launch::kInline)->wait_result());
->>>>>>> feat/stream
 }
 
 Result<Snapshot> PullThrough::counted(Result<Snapshot> result) {
@@ -160,10 +156,7 @@ PullThrough::~PullThrough() {
 
 Result<MirrorSnapshot> PullThrough::get(const core::ModelRef& repo, std::string_view revision,
                                         const std::optional<std::string>& token) {
-<<<<<<< HEAD
   if (const RepoName* named = names_ != nullptr ? names_->find(repo) : nullptr) return get_named(*named, revision);
-  auto snapshot = pull_shared(repo, std::string(revision), token);
-=======
   return with_manifest(repo, pull_shared(repo, std::string(revision), token), token);
 }
 
@@ -174,7 +167,6 @@ Result<MirrorSnapshot> PullThrough::finish_get(const core::ModelRef& repo, const
 
 Result<MirrorSnapshot> PullThrough::with_manifest(const core::ModelRef& repo, Result<Snapshot> snapshot,
                                                   const std::optional<std::string>& token) {
->>>>>>> feat/stream
   if (!snapshot) return std::unexpected(snapshot.error());
   // Also when the store answered: cached content of a private repo is served only
   // to a client the upstream accepts.

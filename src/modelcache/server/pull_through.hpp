@@ -66,14 +66,11 @@ class PullThrough {
   // gets no progress calls, only the result.
   Result<Snapshot> pull(std::string_view ref_text, const core::ModelRef& ref, PullOptions options);
 
-<<<<<<< HEAD
   // Configured repo names (--repo NAME=REF): get() and in_store() answer them from
   // REF's origin, never from the Hub (pull_through_named.cpp). Set before serving.
   void set_repo_names(const RepoNames* names) { names_ = names; }
-=======
   // A GET answered by streaming from a flight: a miss (finish_get is not called).
   void count_streamed() { metrics_.cache_miss(); }
->>>>>>> feat/stream
 
   const store::Store& store() const { return store_; }
   Cache& cache() { return cache_; }
@@ -81,12 +78,7 @@ class PullThrough {
  private:
   Result<Snapshot> pull_shared(const core::ModelRef& repo, const std::string& revision,
                                const std::optional<std::string>& token);
-<<<<<<< HEAD
   Result<MirrorSnapshot> get_named(const RepoName& named, std::string_view revision);
-  // One pull per `key` at a time; the others wait for its result.
-  Result<Snapshot> single_flight(const std::string& key, const core::ModelRef& repo, std::string_view ref_text,
-                                 PullOptions options);
-=======
   // One pull per `key` at a time; the others join it. kInline: a new pull runs on
   // the caller's thread (it would only wait), kThread: on a thread of its own.
   enum class Launch { kInline, kThread };
@@ -97,7 +89,6 @@ class PullThrough {
   Result<Snapshot> counted(Result<Snapshot> result);
   Result<MirrorSnapshot> with_manifest(const core::ModelRef& repo, Result<Snapshot> snapshot,
                                        const std::optional<std::string>& token);
->>>>>>> feat/stream
 
   Cache& cache_;
   store::Store store_;

@@ -17,8 +17,9 @@ Result<MirrorSnapshot> PullThrough::get_named(const RepoName& named, std::string
   PullOptions options;
   // A bucket snapshot id is a pin: a cached one is answered without a request.
   if (commit && named.target.is_bucket()) options.revision = std::string(revision);
-  auto snapshot = single_flight(fmt::format("name {}@{}", named.name, options.revision), named.target,
-                                named.target_text, std::move(options));
+  auto snapshot = counted(join_flight(fmt::format("name {}@{}", named.name, options.revision), named.target,
+                                      named.target_text, std::move(options), Launch::kInline)
+                              ->wait_result());
   if (!snapshot) return std::unexpected(snapshot.error());
   // Other origins have no history to ask: the snapshot id names the current one only.
   if (commit && snapshot->snapshot_id != revision) {
