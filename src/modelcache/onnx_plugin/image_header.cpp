@@ -25,6 +25,16 @@ HeaderCheck png(const std::uint8_t* d, std::size_t n) {
   // Signature (8), then the IHDR chunk: length (4), "IHDR", width, height (BE).
   if (n < 24) return bad(HeaderStatus::kTruncated, "truncated PNG header");
   if (std::memcmp(d + 12, "IHDR", 4) != 0) return bad(HeaderStatus::kInvalid, "PNG without an IHDR chunk first");
+  // Walk the chunks (length, type, data, CRC) to IEND: a truncated file is told
+  // here, in one line, rather than by libpng on stderr.
+  std::size_t i = 8;
+  while (true) {
+    if (n - i < 12) return bad(HeaderStatus::kTruncated, "truncated PNG (no IEND chunk)");
+    std::uint64_t len = be32(d + i);
+    if (len > n - i - 12) return bad(HeaderStatus::kTruncated, "truncated PNG (a chunk runs past the end)");
+    if (std::memcmp(d + i + 4, "IEND", 4) == 0) break;
+    i += 12 + static_cast<std::size_t>(len);
+  }
   HeaderCheck c;
   c.status = HeaderStatus::kOk;
   c.header = {ImageFormat::kPng, be32(d + 16), be32(d + 20)};

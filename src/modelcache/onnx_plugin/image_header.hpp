@@ -27,7 +27,7 @@ struct HeaderCheck {
   std::string message;  // one line when status != kOk
 };
 
-// PNG (IHDR), JPEG (the first SOFn marker) and BMP (BITMAPINFOHEADER and later).
+// PNG (IHDR; and its chunks must reach IEND), JPEG (the first SOFn marker) and BMP (BITMAPINFOHEADER and later).
 // kTooLarge when width * height > max_pixels or either side is 0.
 HeaderCheck check_image_header(const std::uint8_t* data, std::size_t size, std::uint64_t max_pixels);
 

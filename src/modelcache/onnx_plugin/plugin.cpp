@@ -13,6 +13,7 @@
 #include <mutex>
 #include <memory>
 #include <new>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -47,10 +48,17 @@ int set_error(char* err, std::size_t err_size, int code, const std::string& mess
   return code;
 }
 
-// cv::Exception::what() is "OpenCV(4.6.0) /path/file.cpp:123: error: (-2:Unspecified
-// error) <msg> in function 'f'"; err is the part a user can act on.
+// cv::Exception::err is "<msg>", or for the ONNX importer "> Node [Op]:(name) parse
+// error: OpenCV(4.6.0) /path/file.cpp:123: error: (-215:Assertion failed) <msg> in
+// function 'f' >": keep the node and the message, drop source paths and codes.
 std::string opencv_message(const cv::Exception& e) {
+  static const std::regex kLocation(R"(OpenCV\([^)]*\) \S+:\d+: error: \([^)]*\) )");
+  static const std::regex kFunction(R"( in function '[^']*')");
   std::string m = e.err.empty() ? e.what() : e.err;
+  m = std::regex_replace(std::regex_replace(m, kLocation, ""), kFunction, "");
+  auto first = m.find_first_not_of("> \n");
+  auto last = m.find_last_not_of("> \n");
+  m = first == std::string::npos ? std::string("unknown error") : m.substr(first, last - first + 1);
   return "OpenCV: " + m;
 }
 
@@ -129,8 +137,9 @@ MC_ONNX_EXPORT int mc_onnx_load(const void* onnx, size_t size, int input_width, 
   if (input_width <= 0 || input_height <= 0 || input_width > 16384 || input_height > 16384)
     return set_error(err, err_size, MC_ONNX_FAILED, "model input size out of range");
   try {
-    // OpenCV logs importer diagnostics on stderr; the error line says what failed.
-    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
+    // OpenCV logs importer errors on stderr too; the error line already says what
+    // failed, and a daemon's stderr is its log.
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
     auto n = std::make_unique<mc_onnx_net>();
     n->net = cv::dnn::readNetFromONNX(static_cast<const char*>(onnx), size);
     if (n->net.empty()) return set_error(err, err_size, MC_ONNX_FAILED, "OpenCV read an empty network");

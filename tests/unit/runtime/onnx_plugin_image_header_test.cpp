@@ -15,6 +15,7 @@ std::vector<std::uint8_t> png_header(std::uint32_t w, std::uint32_t h) {
   for (std::uint32_t v : {w, h})
     for (int s = 24; s >= 0; s -= 8) d.push_back(static_cast<std::uint8_t>(v >> s));
   d.insert(d.end(), {8, 2, 0, 0, 0, 0, 0, 0, 0});  // depth, colour type, ..., CRC (not checked here)
+  d.insert(d.end(), {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82});
   return d;
 }
 
@@ -78,6 +79,10 @@ TEST(ImageHeader, ReadsBmpAndRefusesOtherFormats) {
   auto png = png_header(8, 8);
   png.resize(20);
   EXPECT_EQ(check(png).status, HeaderStatus::kTruncated);
+  // Whole header, no IEND: the rest of the file is missing.
+  png = png_header(8, 8);
+  png.resize(png.size() - 12);
+  EXPECT_EQ(check(png).message, "truncated PNG (no IEND chunk)");
 }
 
 }  // namespace

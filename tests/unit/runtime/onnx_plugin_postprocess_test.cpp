@@ -50,10 +50,10 @@ TEST(Letterbox, CentresAndUndoes) {
   EXPECT_NEAR(r.width, 50, 1e-9);
   EXPECT_NEAR(r.height, 25, 1e-9);
   // A box reaching into the padding is clipped to the image.
-  cv::Rect2d c = undo_letterbox(lb, 4, 12, 8, 8);
+  cv::Rect2d c = undo_letterbox(lb, 4, 14, 8, 8);  // input y 10..18: 6 rows in the padding
   EXPECT_DOUBLE_EQ(c.x, 0);
   EXPECT_DOUBLE_EQ(c.y, 0);
-  EXPECT_NEAR(c.height, 0.5 / 0.32, 1e-9);
+  EXPECT_NEAR(c.height, 2 / 0.32, 1e-9);
 
   cv::Mat img(100, 200, CV_8UC3, cv::Scalar(0, 0, 255));  // BGR red
   cv::Mat blob = letterbox_blob(img, lb, 64, 64);
