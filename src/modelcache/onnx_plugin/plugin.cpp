@@ -13,7 +13,6 @@
 #include <mutex>
 #include <memory>
 #include <new>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -52,10 +51,17 @@ int set_error(char* err, std::size_t err_size, int code, const std::string& mess
 // error: OpenCV(4.6.0) /path/file.cpp:123: error: (-215:Assertion failed) <msg> in
 // function 'f' >": keep the node and the message, drop source paths and codes.
 std::string opencv_message(const cv::Exception& e) {
-  static const std::regex kLocation(R"(OpenCV\([^)]*\) \S+:\d+: error: \([^)]*\) )");
-  static const std::regex kFunction(R"( in function '[^']*')");
   std::string m = e.err.empty() ? e.what() : e.err;
-  m = std::regex_replace(std::regex_replace(m, kLocation, ""), kFunction, "");
+  for (std::size_t p; (p = m.find("OpenCV(")) != std::string::npos;) {
+    std::size_t code = m.find("error: (", p);
+    std::size_t end = code == std::string::npos ? code : m.find(") ", code);
+    if (end == std::string::npos) break;
+    m.erase(p, end + 2 - p);
+  }
+  for (std::size_t p; (p = m.find(" in function '")) != std::string::npos;) {
+    std::size_t end = m.find('\'', p + 14);
+    m.erase(p, end == std::string::npos ? std::string::npos : end + 1 - p);
+  }
   auto first = m.find_first_not_of("> \n");
   auto last = m.find_last_not_of("> \n");
   m = first == std::string::npos ? std::string("unknown error") : m.substr(first, last - first + 1);
