@@ -81,7 +81,7 @@ cv::Mat forward(mc_onnx_net& n, const cv::Mat& blob) {
   return n.net.forward().clone();  // forward() returns a view into the net's buffers
 }
 
-int check_shape(const mc_onnx_net& n, const mc_onnx_params& p, const cv::Mat& out, char* err,
+int check_shape(const mc_onnx_params& p, const cv::Mat& out, char* err,
                 std::size_t err_size) {
   auto s = shape_of(out);
   bool ok = p.task == MC_ONNX_TASK_CLASSIFICATION
@@ -90,7 +90,6 @@ int check_shape(const mc_onnx_net& n, const mc_onnx_params& p, const cv::Mat& ou
   if (ok && out.type() == CV_32F) return MC_ONNX_OK;
   std::string text;
   for (int d : s) text += (text.empty() ? "" : ",") + std::to_string(d);
-  (void)n;
   return set_error(err, err_size, MC_ONNX_FAILED,
                    "model output [" + text + "] does not fit the task (" +
                        (p.task == MC_ONNX_TASK_CLASSIFICATION ? "classification: [1," : "object-detection: [1,4+") +
@@ -109,7 +108,7 @@ int infer(mc_onnx_net& n, const std::uint8_t* data, std::size_t size, const mc_o
     return set_error(err, err_size, MC_ONNX_BAD_INPUT, "the image decoded to another size than its header says");
   Letterbox lb = letterbox_for(bgr.cols, bgr.rows, n.input_width, n.input_height);
   cv::Mat out = forward(n, letterbox_blob(bgr, lb, n.input_width, n.input_height));
-  if (int rc = check_shape(n, p, out, err, err_size); rc != MC_ONNX_OK) return rc;
+  if (int rc = check_shape(p, out, err, err_size); rc != MC_ONNX_OK) return rc;
   std::vector<mc_onnx_prediction> preds;
   const auto* scores = out.ptr<float>();
   if (p.task == MC_ONNX_TASK_CLASSIFICATION) {
