@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev
   nginx-light aria2 hyperfine curl
   python3 python3-pytest
+  # The ONNX plugin (OpenCV DNN) and the ONNX test models (run with /usr/bin/python3).
+  libopencv-dnn-dev libopencv-imgcodecs-dev libopencv-imgproc-dev python3-onnx
 )
 # Node.js (for the benchmark's @huggingface/hub peer): any install that brings
 # npm will do (Debian's nodejs+npm, or NodeSource's nodejs which bundles npm).

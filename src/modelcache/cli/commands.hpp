@@ -35,5 +35,7 @@ void add_import(CLI::App& app);
 void add_serve(CLI::App& app);
 // Safetensors tensor table (modelcache/safetensors.hpp).
 void add_inspect(CLI::App& app);
+// ONNX inference on one image (runtime/onnx_loader.hpp).
+void add_infer(CLI::App& app);
 
 }  // namespace modelcache::cli

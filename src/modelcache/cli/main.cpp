@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   modelcache::cli::add_import(app);
   modelcache::cli::add_serve(app);
   modelcache::cli::add_inspect(app);
+  modelcache::cli::add_infer(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

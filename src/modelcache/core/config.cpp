@@ -106,6 +106,7 @@ Result<Config> Config::from_env(const fs::path& root_override) {
     c.gcs_endpoint = e->find("://") == std::string::npos ? "http://" + *e : *e;
     while (!c.gcs_endpoint.empty() && c.gcs_endpoint.back() == '/') c.gcs_endpoint.pop_back();
   }
+  if (auto e = util::env("MODELCACHE_ONNX_PLUGIN")) c.onnx_plugin = *e;
   c.hf_token = util::env("HF_TOKEN");
   if (!c.hf_token) c.hf_token = util::env("HUGGING_FACE_HUB_TOKEN");
   if (auto e = util::env("AWS_ENDPOINT_URL_S3")) c.s3_endpoint = *e;

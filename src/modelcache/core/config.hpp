@@ -71,6 +71,9 @@ struct Config {
   // MODELCACHE_ALLOW_SHARED_ROOT=1: accept a root owned by another user or
   // writable by others (unsafe: they can plant files the cache trusts).
   bool allow_shared_root = false;
+  // MODELCACHE_ONNX_PLUGIN: the OpenCV plugin ONNX models load through
+  // (runtime/onnx_plugin_api.hpp); empty = libmodelcache_onnx.so next to the binary.
+  std::filesystem::path onnx_plugin;
 
   static Result<Config> from_env(const std::filesystem::path& root_override = {});
 };

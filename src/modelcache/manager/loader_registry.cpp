@@ -1,6 +1,7 @@
 #include "manager/loader_registry.hpp"
 
 #include "manager/safetensors_loader.hpp"
+#include "runtime/onnx_loader.hpp"
 
 namespace modelcache::manager {
 
@@ -17,9 +18,10 @@ std::string LoaderRegistry::formats() const {
   return out;
 }
 
-LoaderRegistry default_registry() {
+LoaderRegistry default_registry(const std::filesystem::path& onnx_plugin) {
   LoaderRegistry registry;
-  // ONNX (runtime/onnx_loader.hpp) is registered here, before safetensors.
+  // ONNX first: a snapshot with an .onnx model may also carry safetensors weights.
+  registry.add(std::make_unique<runtime::OnnxLoader>(runtime::OnnxLoaderOptions{.plugin_path = onnx_plugin}));
   registry.add(std::make_unique<SafetensorsLoader>());
   return registry;
 }

@@ -26,6 +26,7 @@ class LoaderRegistry {
 
 // The loaders `modelcache serve` uses, most capable first (a snapshot holding
 // both an ONNX graph and safetensors weights is served by the ONNX loader).
-LoaderRegistry default_registry();
+// `onnx_plugin`: libmodelcache_onnx.so (MODELCACHE_ONNX_PLUGIN); empty: next to the binary.
+LoaderRegistry default_registry(const std::filesystem::path& onnx_plugin);
 
 }  // namespace modelcache::manager

@@ -106,7 +106,7 @@ Status run_daemon(const DaemonOptions& options) {
   ModelMetrics model_metrics;
   manager::ManagerLimits model_limits{.max_models = options.max_models.value_or(config->models.max_models),
                                       .memory_budget = options.memory_budget.value_or(0)};
-  manager::ModelManager models(manager::default_registry(), pull_resolver(pulls), model_limits, &model_metrics);
+  manager::ModelManager models(manager::default_registry(config->onnx_plugin), pull_resolver(pulls), model_limits, &model_metrics);
   ModelApi model_api(models, model_metrics, native);
   models.start(config->models.pinned, config->models.preload);  // before listening: READY once served
   auto route = [&](const HttpRequest& request) -> HttpResponse {
