@@ -98,11 +98,11 @@ def test_daemon_opens_the_store_by_the_same_root_rules_as_the_cli(mc, hub, tmp_p
         assert d.stop() == 0, Path(d.log_path).read_text()
 
 
-def wait_pulls_done(daemon):
+def wait_pulls_done(daemon, headers=None):
     """A cold GET streams and ends once its file is verified; the pull publishes
     the snapshot a moment later (test_serve_stream.py). Waits for that."""
     deadline = time.time() + 30
-    while b"\nmodelcache_pulls_in_flight 0\n" not in daemon.request("GET", "/metrics")[1]:
+    while b"\nmodelcache_pulls_in_flight 0\n" not in daemon.request("GET", "/metrics", headers=headers)[1]:
         assert time.time() < deadline, "the daemon's pulls did not finish"
         time.sleep(0.05)
 

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import assert_cache_valid, hf_hub, sha256_file, write_random
 from test_hf_cache import CLIENT, LFS_THRESHOLD, PEERS
-from test_serve import Daemon
+from test_serve import Daemon, wait_pulls_done
 
 KEY_A = "hf_tenant_a_0123456789"  # @huggingface/hub sends only tokens that start with hf_
 KEY_B = "hf_tenant_b_9876543210"
@@ -182,6 +182,7 @@ def test_a_tenant_cannot_use_another_tenants_cached_model(mc, hub, keyed):
     r, body = keyed.call("GET", "/datasets/org/data/resolve/main/train.csv", KEY_B)
     assert r.status == 200 and body == b"a,b\n1,2\n"
     assert keyed.call("GET", "/org/other/resolve/main/README.md", KEY_A)[0].status == 403
+    wait_pulls_done(keyed, {"Authorization": f"Bearer {KEY_B}"})  # the streamed GETs' snapshots are published
     r, body = keyed.call("GET", "/v1/models", KEY_B)
     assert sorted(m["model"] for m in json.loads(body)) == ["hf://datasets/org/data", "hf://org/other"]
     assert_cache_valid(mc.home)
@@ -237,6 +238,7 @@ def test_upstream_token_comes_from_the_tenant_never_from_its_api_key(mc, tmp_pat
     try:
         r, body = d.call("GET", "/org/private/resolve/main/config.json", KEY_A)
         assert r.status == 200 and body == b'{"private": true}\n', body
+        wait_pulls_done(d, {"Authorization": f"Bearer {KEY_A}"})
         # q's key is not forwarded and q has no upstream token: the upstream refuses, though cached.
         r, body = d.call("GET", "/org/private/resolve/main/config.json", KEY_B)
         assert r.status == 401 and r.getheader("X-Error-Code") == "RepoNotFound", body
