@@ -166,7 +166,11 @@ def test_a_tenant_cannot_use_another_tenants_cached_model(mc, hub, keyed):
                                ("GET", "/api/models/org/model/tree/main?recursive=true", None),
                                ("POST", "/api/models/org/model/paths-info/main", '{"paths": ["config.json"]}'),
                                ("POST", "/v1/pull", json.dumps({"ref": "hf://org/model@main"})),
-                               ("DELETE", f"/v1/models/{enc}", None)]:
+                               ("DELETE", f"/v1/models/{enc}", None),
+                               ("POST", f"/v1/models/{enc}/load", None),
+                               ("POST", f"/v1/models/{enc}/unload", None),
+                               ("GET", f"/v1/models/{enc}", None),
+                               ("POST", f"/v1/infer/{enc}", '{"image": "AAAA"}')]:
         r, body = keyed.call(method, path, KEY_B, body=data)
         assert r.status == 403, (method, path, body)
         if method != "HEAD":
@@ -185,6 +189,12 @@ def test_a_tenant_cannot_use_another_tenants_cached_model(mc, hub, keyed):
     wait_pulls_done(keyed, {"Authorization": f"Bearer {KEY_B}"})  # the streamed GETs' snapshots are published
     r, body = keyed.call("GET", "/v1/models", KEY_B)
     assert sorted(m["model"] for m in json.loads(body)) == ["hf://datasets/org/data", "hf://org/other"]
+    # The model manager's list is filtered the same way (this model.safetensors is
+    # random bytes: its load FAILS, and a FAILED entry is listed like any other).
+    r, body = keyed.call("POST", f"/v1/models/{enc}/load", KEY_A)
+    assert r.status == 422 and json.loads(body)["state"] == "FAILED", body
+    assert [m["model"] for m in json.loads(keyed.call("GET", "/v1/models?loaded=1", KEY_A)[1])] == ["hf://org/model"]
+    assert json.loads(keyed.call("GET", "/v1/models?loaded=1", KEY_B)[1]) == []
     assert_cache_valid(mc.home)
 
 
