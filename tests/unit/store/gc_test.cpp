@@ -33,7 +33,9 @@ void add_snapshot(Store& s, const std::string& folder, const std::string& id,
   }
   ASSERT_TRUE(
       s.add_to_snapshot(SnapshotKey{"file:///" + folder, folder, id, ""}, entries, entries));
-  if (ref) ASSERT_TRUE(s.write_ref(folder, "latest", RefRecord{id, 1}));
+  if (ref) {
+    ASSERT_TRUE(s.write_ref(folder, "latest", RefRecord{id, 1}));
+  }
   {
     auto lease = Lease::acquire(s.layout(), folder, id);
     ASSERT_TRUE(lease);
