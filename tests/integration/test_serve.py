@@ -59,10 +59,12 @@ def hub(tmp_path, fixture_factory):
     return hf_hub(tmp_path, fixture_factory, LFS_THRESHOLD, seed=51)
 
 
-def slow_hub(tmp_path, fixture_factory, nginx_factory, size, seed):
+def slow_hub(tmp_path, fixture_factory, nginx_factory, size, seed, corrupt=False):
     """The Hub fixture over org/big: config.json ("{}\\n") and weights.bin, `size`
     random bytes whose LFS download comes from an nginx limited to 1 MB/s, so a
-    pull of it is still running a few seconds later."""
+    pull of it is still running a few seconds later. With `corrupt`, that nginx
+    serves them with one byte changed in the middle (same size: only the digest
+    can tell). The hub has `nginx` and `weights` (the true bytes' path)."""
     root = tmp_path / "hub"
     model = root / "org" / "big"
     model.mkdir(parents=True)
@@ -70,10 +72,18 @@ def slow_hub(tmp_path, fixture_factory, nginx_factory, size, seed):
     (model / "config.json").write_text("{}\n")
     cdn = tmp_path / "cdn"
     cdn.mkdir()
-    os.link(model / "weights.bin", cdn / sha256_file(model / "weights.bin"))
+    served = cdn / sha256_file(model / "weights.bin")
+    if corrupt:
+        data = bytearray((model / "weights.bin").read_bytes())
+        data[size // 2] ^= 0xFF
+        served.write_bytes(bytes(data))
+    else:
+        os.link(model / "weights.bin", served)
     nginx = nginx_factory(cdn, limit_rate="1m")
-    return fixture_factory("hf_fixture.py", "--root", root, "--lfs-threshold", LFS_THRESHOLD,
-                           "--lfs-base-url", nginx.url)
+    hub = fixture_factory("hf_fixture.py", "--root", root, "--lfs-threshold", LFS_THRESHOLD,
+                          "--lfs-base-url", nginx.url)
+    hub.nginx, hub.weights = nginx, model / "weights.bin"
+    return hub
 
 
 @pytest.fixture

@@ -4,40 +4,23 @@ is done, the last byte only once the file is verified, a cut-short body when it
 fails verification, and one upstream download for several clients at once."""
 import hashlib
 import http.client
-import os
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import assert_cache_valid, sha256_file, write_random
-from test_hf_cache import LFS_THRESHOLD
+from conftest import assert_cache_valid
 from test_serve import Daemon
+from test_serve import slow_hub as serve_slow_hub
 
 SIZE = 5 << 20  # at 1 MB/s from the CDN: about 5 s upstream
 
 
 def slow_hub(tmp_path, fixture_factory, nginx_factory, seed, corrupt=False):
-    """org/big: config.json and weights.bin (SIZE bytes), whose LFS bytes come from
-    an nginx limited to 1 MB/s; with `corrupt`, that nginx serves them with one
-    byte changed in the middle (same size: only the digest can tell)."""
-    root = tmp_path / "hub"
-    model = root / "org" / "big"
-    model.mkdir(parents=True)
-    write_random(model / "weights.bin", SIZE, seed=seed)
-    (model / "config.json").write_text("{}\n")
-    cdn = tmp_path / "cdn"
-    cdn.mkdir()
-    served = cdn / sha256_file(model / "weights.bin")
-    data = bytearray((model / "weights.bin").read_bytes())
-    if corrupt:
-        data[SIZE // 2] ^= 0xFF
-    served.write_bytes(bytes(data))
-    nginx = nginx_factory(cdn, limit_rate="1m")
-    hub = fixture_factory("hf_fixture.py", "--root", root, "--lfs-threshold", LFS_THRESHOLD,
-                          "--lfs-base-url", nginx.url)
-    return hub, nginx, (model / "weights.bin").read_bytes()
+    """test_serve.slow_hub with SIZE bytes: (hub, its nginx, the true bytes)."""
+    hub = serve_slow_hub(tmp_path, fixture_factory, nginx_factory, SIZE, seed, corrupt)
+    return hub, hub.nginx, hub.weights.read_bytes()
 
 
 def timed_get(daemon, path):
