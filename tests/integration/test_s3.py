@@ -345,3 +345,23 @@ def test_odd_keys_and_anonymous_requests_with_auth_off(moto, mcs, tmp_path):
     assert [f["path"] for f in one["files"]] == ["a+b.bin"]
     assert sha256_file(Path(one["path"]) / "a+b.bin") == shas["a+b.bin"]
     assert_cache_valid(mcs.home)
+
+
+def test_served_by_the_daemon_under_a_repo_name(moto, mcs, tmp_path):
+    """`serve --repo bucket/llm=s3://models/llm`: a Hub client sees the prefix as a
+    model repo, every file checked by sha256, pulled through moto once."""
+    import urllib.parse
+    from test_serve_tenants import KeyedDaemon
+    mcs.env.update(s3_env(moto))
+    d = KeyedDaemon(mcs, "http://127.0.0.1:9", tmp_path / "serve.log", "--repo", "bucket/llm=s3://models/llm")
+    try:
+        r, body = d.call("GET", "/api/models/bucket/llm/revision/main")
+        info = json.loads(body)
+        assert r.status == 200 and info["id"] == "bucket/llm" and len(info["sha"]) == 40, body
+        assert sorted(s["rfilename"] for s in info["siblings"]) == sorted(moto.files)
+        for name, sha in moto.files.items():
+            r, body = d.call("GET", f"/bucket/llm/resolve/{info['sha']}/{urllib.parse.quote(name)}")
+            assert r.status == 200 and hashlib.sha256(body).hexdigest() == sha, (name, r.status)
+    finally:
+        assert d.stop() == 0, Path(d.log_path).read_text()
+    assert_cache_valid(mcs.home)
