@@ -9,7 +9,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libpugixml-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev
-  nginx-light aria2 hyperfine curl
+  nginx-light aria2 hyperfine curl wrk
   python3 python3-pytest
   # The ONNX plugin (OpenCV DNN) and the ONNX test models (run with /usr/bin/python3).
   libopencv-dnn-dev libopencv-imgcodecs-dev libopencv-imgproc-dev python3-onnx
