@@ -127,6 +127,7 @@ def test_32_concurrent_requests_over_3_models_with_max_models_2(daemon, hub):
     loads = values['modelcache_model_loads_total{result="ok"}']
     evictions = values["modelcache_model_evictions_total"]
     assert loads >= 3 and evictions >= 1 and loads - evictions <= 2, values
+    assert values['modelcache_requests_total{route="v1_infer",code="200"}'] == 32
     for model in [CLASSIFIER, RENAMED, DETECTOR]:
         assert values[f'modelcache_inferences_total{{model="{model}",result="ok"}}'] > 0
     # Every evicted model came back from the cache: each distinct file's bytes left

@@ -8,8 +8,9 @@ namespace modelcache::server {
 
 namespace {
 
-constexpr std::array<const char*, 8> kRouteNames = {"hub_api", "resolve", "v1_pull", "v1_jobs",
-                                                    "v1_models", "metrics", "health", "other"};
+constexpr auto kRouteNames = std::to_array<const char*>(
+    {"hub_api", "resolve", "v1_pull", "v1_jobs", "v1_models", "v1_infer", "metrics", "health", "other"});
+static_assert(kRouteNames.size() == static_cast<std::size_t>(Route::kCount), "one name per Route");
 
 void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
@@ -26,6 +27,7 @@ Route route_of(const HttpRequest& request) {
   if (p == "/v1/pull") return Route::kPull;
   if (p.starts_with("/v1/jobs/")) return Route::kJobs;
   if (p == "/v1/models" || p.starts_with("/v1/models/")) return Route::kModels;
+  if (p.starts_with("/v1/infer/")) return Route::kInfer;
   if (p.starts_with("/api/")) return Route::kHubApi;
   if (p.find("/resolve/") != std::string_view::npos) return Route::kResolve;
   return Route::kOther;

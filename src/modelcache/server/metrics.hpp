@@ -14,7 +14,7 @@
 
 namespace modelcache::server {
 
-enum class Route : std::uint8_t { kHubApi, kResolve, kPull, kJobs, kModels, kMetrics, kHealth, kOther, kCount };
+enum class Route : std::uint8_t { kHubApi, kResolve, kPull, kJobs, kModels, kInfer, kMetrics, kHealth, kOther, kCount };
 
 // Which Route label a request path gets (by its shape only; no validation).
 Route route_of(const HttpRequest& request);

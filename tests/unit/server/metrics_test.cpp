@@ -31,6 +31,7 @@ TEST(Metrics, RouteOfPathShapes) {
   EXPECT_EQ(route_of(get("/api/models/org/m/revision/main")), Route::kHubApi);
   EXPECT_EQ(route_of(get("/org/m/resolve/main/config.json")), Route::kResolve);
   EXPECT_EQ(route_of(get("/datasets/org/d/resolve/main/a.csv")), Route::kResolve);
+  EXPECT_EQ(route_of(get("/v1/infer/hf%3A%2F%2Fa%2Fb")), Route::kInfer);
   EXPECT_EQ(route_of(get("/nope")), Route::kOther);
 }
 
