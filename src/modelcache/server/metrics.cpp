@@ -12,13 +12,31 @@ constexpr auto kRouteNames = std::to_array<const char*>(
     {"hub_api", "resolve", "v1_pull", "v1_jobs", "v1_models", "v1_infer", "metrics", "health", "other"});
 static_assert(kRouteNames.size() == static_cast<std::size_t>(Route::kCount), "one name per Route");
 
-void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-}
-
 std::uint64_t load(const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); }
 
 }  // namespace
+
+void prometheus_header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+void prometheus_histogram(std::string& out, std::string_view name, std::string_view labels,
+                          std::span<const std::uint64_t> per_bucket, std::uint64_t count, double sum) {
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < Metrics::kBuckets.size(); ++i) {
+    cumulative += per_bucket[i];
+    out += fmt::format("{}_bucket{{{},le=\"{}\"}} {}\n", name, labels, Metrics::kBuckets[i], cumulative);
+  }
+  out += fmt::format("{}_bucket{{{},le=\"+Inf\"}} {}\n", name, labels, count);
+  out += fmt::format("{}_sum{{{}}} {}\n", name, labels, sum);
+  out += fmt::format("{}_count{{{}}} {}\n", name, labels, count);
+}
+
+std::size_t duration_bucket(double seconds) {
+  std::size_t i = 0;
+  while (i < Metrics::kBuckets.size() && seconds > Metrics::kBuckets[i]) ++i;
+  return i;
+}
 
 Route route_of(const HttpRequest& request) {
   std::string_view p = request.path;
@@ -38,12 +56,7 @@ void Metrics::record_request(Route route, int status, double seconds) {
   if (r >= kRoutes) r = static_cast<std::size_t>(Route::kOther);
   if (status >= 100 && status < 600) requests_[r][status - 100].fetch_add(1, std::memory_order_relaxed);
   Histogram& h = durations_[r];
-  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-    if (seconds <= kBuckets[i]) {
-      h.buckets[i].fetch_add(1, std::memory_order_relaxed);
-      break;
-    }
-  }
+  if (auto i = duration_bucket(seconds); i < kBuckets.size()) h.buckets[i].fetch_add(1, std::memory_order_relaxed);
   h.count.fetch_add(1, std::memory_order_relaxed);
   h.sum_micros.fetch_add(static_cast<std::uint64_t>(std::llround(seconds * 1e6)), std::memory_order_relaxed);
 }
@@ -51,7 +64,7 @@ void Metrics::record_request(Route route, int status, double seconds) {
 std::string Metrics::render() const {
   std::string out;
   auto counter = [&](std::string_view name, std::string_view help, std::uint64_t value) {
-    header(out, name, "counter", help);
+    prometheus_header(out, name, "counter", help);
     out += fmt::format("{} {}\n", name, value);
   };
   counter("modelcache_served_bytes_total", "Response body bytes sent to clients.", load(served_bytes_));
@@ -62,10 +75,10 @@ std::string Metrics::render() const {
           load(misses_));
   counter("modelcache_upstream_errors_total", "Pulls that failed because of the upstream or the network.",
           load(upstream_errors_));
-  header(out, "modelcache_pulls_in_flight", "gauge", "Pulls running now.");
+  prometheus_header(out, "modelcache_pulls_in_flight", "gauge", "Pulls running now.");
   out += fmt::format("modelcache_pulls_in_flight {}\n", pulls_in_flight_.load(std::memory_order_relaxed));
 
-  header(out, "modelcache_requests_total", "counter", "HTTP requests answered, by route and status code.");
+  prometheus_header(out, "modelcache_requests_total", "counter", "HTTP requests answered, by route and status code.");
   for (std::size_t r = 0; r < kRoutes; ++r) {
     for (std::size_t c = 0; c < kCodes; ++c) {
       if (auto n = load(requests_[r][c])) {
@@ -73,21 +86,13 @@ std::string Metrics::render() const {
       }
     }
   }
-  header(out, "modelcache_request_duration_seconds", "histogram", "Time to compute a response, by route.");
+  prometheus_header(out, "modelcache_request_duration_seconds", "histogram", "Time to compute a response, by route.");
   for (std::size_t r = 0; r < kRoutes; ++r) {
     const Histogram& h = durations_[r];
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-      cumulative += load(h.buckets[i]);
-      out += fmt::format("modelcache_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n",
-                         kRouteNames[r], kBuckets[i], cumulative);
-    }
-    out += fmt::format("modelcache_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n",
-                       kRouteNames[r], load(h.count));
-    out += fmt::format("modelcache_request_duration_seconds_sum{{route=\"{}\"}} {}\n", kRouteNames[r],
-                       static_cast<double>(load(h.sum_micros)) / 1e6);
-    out += fmt::format("modelcache_request_duration_seconds_count{{route=\"{}\"}} {}\n", kRouteNames[r],
-                       load(h.count));
+    std::array<std::uint64_t, kBuckets.size()> per_bucket{};
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) per_bucket[i] = load(h.buckets[i]);
+    prometheus_histogram(out, "modelcache_request_duration_seconds", fmt::format("route=\"{}\"", kRouteNames[r]),
+                         per_bucket, load(h.count), static_cast<double>(load(h.sum_micros)) / 1e6);
   }
   return out;
 }

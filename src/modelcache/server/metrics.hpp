@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "server/http_message.hpp"
@@ -15,6 +16,15 @@
 namespace modelcache::server {
 
 enum class Route : std::uint8_t { kHubApi, kResolve, kPull, kJobs, kModels, kInfer, kMetrics, kHealth, kOther, kCount };
+
+// Prometheus text 0.0.4 pieces, shared by Metrics and ModelMetrics:
+// "# HELP"/"# TYPE" lines, and one histogram series from per-bucket (not
+// cumulative) counts over Metrics::kBuckets. `labels` is e.g. `route="resolve"`.
+void prometheus_header(std::string& out, std::string_view name, std::string_view type, std::string_view help);
+void prometheus_histogram(std::string& out, std::string_view name, std::string_view labels,
+                          std::span<const std::uint64_t> per_bucket, std::uint64_t count, double sum);
+// The Metrics::kBuckets index a duration falls in; kBuckets.size() when above them all.
+std::size_t duration_bucket(double seconds);
 
 // Which Route label a request path gets (by its shape only; no validation).
 Route route_of(const HttpRequest& request);

@@ -43,19 +43,14 @@ void ModelMetrics::record_inference(const std::string& id, bool ok, double secon
   }
   ++m.infer_ok;
   m.infer_seconds += seconds;
-  for (std::size_t i = 0; i < Metrics::kBuckets.size(); ++i) {
-    if (seconds <= Metrics::kBuckets[i]) {
-      ++m.buckets[i];
-      break;
-    }
-  }
+  if (auto i = duration_bucket(seconds); i < Metrics::kBuckets.size()) ++m.buckets[i];
 }
 
 std::string ModelMetrics::render() const {
   std::lock_guard lock(mutex_);
   std::string out;
   auto header = [&](std::string_view name, std::string_view type, std::string_view help) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    prometheus_header(out, name, type, help);
   };
   std::uint64_t ok = 0, failed = 0, evictions = 0;
   double seconds = 0;
@@ -109,21 +104,8 @@ std::string ModelMetrics::render() const {
          "Time of successful inferences, by model.");
   for (const auto& [id, m] : models_) {
     if (!m.infer_ok) continue;
-    std::string l = label(id);
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < Metrics::kBuckets.size(); ++i) {
-      cumulative += m.buckets[i];
-      out +=
-          fmt::format("modelcache_inference_duration_seconds_bucket{{model=\"{}\",le=\"{}\"}} {}\n",
-                      l, Metrics::kBuckets[i], cumulative);
-    }
-    out +=
-        fmt::format("modelcache_inference_duration_seconds_bucket{{model=\"{}\",le=\"+Inf\"}} {}\n",
-                    l, m.infer_ok);
-    out += fmt::format("modelcache_inference_duration_seconds_sum{{model=\"{}\"}} {}\n", l,
-                       m.infer_seconds);
-    out += fmt::format("modelcache_inference_duration_seconds_count{{model=\"{}\"}} {}\n", l,
-                       m.infer_ok);
+    prometheus_histogram(out, "modelcache_inference_duration_seconds", fmt::format("model=\"{}\"", label(id)),
+                         m.buckets, m.infer_ok, m.infer_seconds);
   }
   return out;
 }
