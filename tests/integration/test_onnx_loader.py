@@ -22,6 +22,14 @@ def png_bytes(width, height, rgb):
             + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
 
 
+def huge_png():
+    """A valid header for 20000x20000 followed by a few bytes of data: must be
+    refused from the header, before anything is allocated."""
+    one = png_bytes(1, 1, (0, 0, 0))
+    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)
+    return one[:16] + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)) + one[33:]
+
+
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     out = tmp_path_factory.mktemp("onnx")
@@ -40,11 +48,7 @@ def images(tmp_path_factory):
         "red256x128": png_bytes(256, 128, (255, 0, 0)),
     }
     files["truncated"] = files["red128"][:60]
-    # A valid header for 20000x20000 followed by a few bytes of data: must be
-    # refused from the header, before anything is allocated.
-    huge = png_bytes(1, 1, (0, 0, 0))
-    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)
-    files["huge"] = (huge[:16] + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)) + huge[33:])
+    files["huge"] = huge_png()
     files["text"] = b"hello, not an image\n"
     paths = {}
     for name, data in files.items():

@@ -9,15 +9,13 @@ with its reason."""
 import base64
 import json
 import shutil
-import struct
 import subprocess
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from conftest import FIXTURES, PYTHON, sha256_file
-from test_onnx_loader import png_bytes
+from test_onnx_loader import huge_png, png_bytes
 from test_serve_api import metrics
 from test_serve_models import ModelDaemon, call, hub_log, load, loaded, multipart, seg
 
@@ -144,9 +142,7 @@ def test_32_concurrent_requests_over_3_models_with_max_models_2(daemon, hub):
 
 def test_malformed_images_get_4xx_and_the_daemon_keeps_serving(daemon):
     d = daemon()
-    huge = png_bytes(1, 1, (0, 0, 0))
-    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)
-    huge = huge[:16] + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)) + huge[33:]
+    huge = huge_png()
     cases = [
         (json.dumps({"image": "not base64 !!"}).encode(), "base64"),
         (json.dumps({"image": base64.b64encode(RED32[:60]).decode()}).encode(), "truncated PNG"),
