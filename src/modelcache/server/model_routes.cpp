@@ -173,12 +173,9 @@ HttpResponse ModelApi::list(const HttpRequest& request) {
     return json_response(200, out);
   }
   // NativeApi's list, each snapshot with the manager's entries on it.
-  auto response = native_.handle(request);
-  if (!response) return error_response(500, "", "GET /v1/models has no snapshot list");
-  if (response->status != 200) return std::move(*response);
-  auto snapshots = nlohmann::json::parse(response->body, nullptr, false);
-  if (!snapshots.is_array()) return std::move(*response);
-  for (auto& s : snapshots) {
+  auto snapshots = native_.snapshot_list(request);
+  if (!snapshots) return error_response(500, "", snapshots.error().message);
+  for (auto& s : *snapshots) {
     nlohmann::json on = nlohmann::json::array();
     for (const auto& m : loaded) {
       if (!m.snapshot.empty() && s.value("path", "") == m.snapshot.string()) {
@@ -187,7 +184,7 @@ HttpResponse ModelApi::list(const HttpRequest& request) {
     }
     s["loaded"] = std::move(on);
   }
-  return json_response(200, snapshots);
+  return json_response(200, *snapshots);
 }
 
 std::optional<HttpResponse> ModelApi::remove(const std::string& ref_text,

@@ -117,8 +117,14 @@ HttpResponse NativeApi::job(const HttpRequest& request, const std::string& id) {
 }
 
 HttpResponse NativeApi::models(const HttpRequest& request) {
+  auto out = snapshot_list(request);
+  if (!out) return error_response(500, "", out.error().message);
+  return json_response(200, *out);
+}
+
+Result<nlohmann::json> NativeApi::snapshot_list(const HttpRequest& request) {
   auto snaps = pulls_.cache().list();
-  if (!snaps) return error_response(500, "", snaps.error().message);
+  if (!snaps) return std::unexpected(snaps.error());
   nlohmann::json out = nlohmann::json::array();
   for (const auto& s : *snaps) {
     if (!may_use(request, s.model)) continue;
@@ -126,7 +132,7 @@ HttpResponse NativeApi::models(const HttpRequest& request) {
                    {"path", s.path.string()}, {"bytes", s.bytes}, {"files", s.files},
                    {"last_used", s.last_used}});
   }
-  return json_response(200, out);
+  return out;
 }
 
 HttpResponse NativeApi::remove(const std::string& ref_text) {

@@ -22,6 +22,10 @@ class NativeApi {
   // std::nullopt when `request` is not under /v1/.
   std::optional<HttpResponse> handle(const HttpRequest& request);
 
+  // What GET /v1/models answers: the cached snapshots the request's tenant may
+  // see (ModelApi adds the loaded models to each).
+  Result<nlohmann::json> snapshot_list(const HttpRequest& request);
+
  private:
   HttpResponse start_pull(const HttpRequest& request);
   HttpResponse job(const HttpRequest& request, const std::string& id);
