@@ -58,6 +58,14 @@ FetchLoop::FetchLoop(const core::TransferSettings& settings,
     }
     jobs_.push_back(std::move(job));
   }
+  for (auto& job : jobs_) {
+    if (job) open_order_.push_back(job.get());
+  }
+  // Largest first; unknown sizes (kUnknownSize is the largest value) lead too:
+  // they may be large, and their single stream cannot be split anyway.
+  std::stable_sort(open_order_.begin(), open_order_.end(), [](const FileJob* a, const FileJob* b) {
+    return a->request().size > b->request().size;
+  });
   progress_.files_total = static_cast<int>(requests.size());
   progress_.files.resize(requests.size());
   for (std::size_t i = 0; i < requests.size(); ++i) progress_.files[i].total = requests[i].size;
@@ -147,11 +155,15 @@ void FetchLoop::schedule() {
 }
 
 // Missing pieces of started files first, in request order, so files finish (and
-// can be committed) early.
+// can be committed) early. A file whose origin has not yet answered a ranged
+// request gets one connection until it does: no burst of requests that a
+// Range-ignoring origin would answer with the whole file each, and the other
+// pieces go straight to where the first request was redirected.
 bool FetchLoop::claim_missing_pieces() {
   bool any = false;
   for (auto& job : jobs_) {
-    while (job && job->state == JobState::kRunning && has_slot(*job)) {
+    while (job && job->state == JobState::kRunning && has_slot(*job) &&
+           !(job->ranges == RangeSupport::kUnknown && job->active_transfers > 0)) {
       auto id = job->plan().claim_missing();
       if (!id) break;
       start(*job, job->add_segment(*id));
@@ -190,10 +202,13 @@ bool FetchLoop::steal() {
   return true;
 }
 
-// The next file in request order that has a free slot for its host.
+// The largest queued file that has a free slot for its host: big files take
+// the longest, so they start first, and small ones fill the slots around them
+// (on a Hub, the big files' bytes come from the CDN host, the small files' from
+// the Hub itself).
 bool FetchLoop::open_next_job() {
-  for (auto& job : jobs_) {
-    if (job && job->state == JobState::kQueued && has_slot(*job)) {
+  for (FileJob* job : open_order_) {
+    if (job->state == JobState::kQueued && has_slot(*job)) {
       open_job(*job);
       return true;
     }
@@ -207,6 +222,7 @@ void FetchLoop::open_job(FileJob& job) {
 
 void FetchLoop::start(FileJob& job, SegmentId id) {
   auto t = std::make_unique<SegmentTransfer>(job, id, settings_);
+  t->slot_host = job.host();
   SegmentState& st = job.segments().at(id);
   st.active = true;
   ++st.attempts;
@@ -251,11 +267,6 @@ void FetchLoop::on_done(CURL* easy, CURLcode rc) {
   const SegmentId id = t.segment_id();
 
   TransferOutcome out = t.finish(rc);
-  if (t.got_partial()) {
-    job.ranges = RangeSupport::kYes;
-    // Later requests skip the redirect (a Hub resolve URL -> CDN) this one followed.
-    if (!job.uses_effective_url()) job.use_effective_url(t.effective_url());
-  }
   if (t.etag() && job.etag.empty()) job.etag = *t.etag();
 
   // The usual case: a chunk is done and its segment has more; the next chunk goes
@@ -296,7 +307,7 @@ void FetchLoop::release(CURL* easy) {
   auto node = transfers_.extract(easy);
   FileJob& job = node.mapped()->job();
   const SegmentId id = node.mapped()->segment_id();
-  --active_per_host_[job.host()];
+  --active_per_host_[node.mapped()->slot_host];
   --active_;
   --job.active_transfers;
   job.segments().at(id).active = false;
@@ -413,7 +424,7 @@ void FetchLoop::cancel_transfers(FileJob& job) {
       continue;
     }
     curl_multi_remove_handle(multi_.multi, it->first);
-    --active_per_host_[job.host()];
+    --active_per_host_[it->second->slot_host];
     --active_;
     --job.active_transfers;
     job.segments().at(it->second->segment_id()).active = false;

@@ -3,10 +3,13 @@
 // TaskThread that fdatasyncs finished files.
 // A connection keeps its segment, chunk after chunk, until the segment is done.
 // Scheduling, per free connection slot: retries that are due, then missing
-// pieces of files already started (in request order), then a steal of the
-// largest stealable range of a started file whose origin has shown it honours
-// Range, then the next file. So files overlap: a connection with nothing left to
-// take in the current file starts the next one instead of idling at its tail.
+// pieces of files already started (in request order; one connection per file
+// until its origin has answered a ranged request), then a steal of the largest
+// stealable range of a started file whose origin has shown it honours Range,
+// then the largest file not started. So files overlap: a connection with
+// nothing left to take in the current file starts the next one instead of
+// idling at its tail. The per-host cap counts the host a request goes to (a
+// Hub's CDN once a file's first request was redirected there).
 // A stop request (FetchHooks::stop) wakes curl_multi_poll through a
 // std::stop_callback; the loop then settles every open file as kCancelled.
 #pragma once
@@ -87,6 +90,7 @@ class FetchLoop {
   std::optional<std::stop_callback<std::function<void()>>> wake_on_stop_;
   bool cancelled_ = false;
   std::vector<std::unique_ptr<FileJob>> jobs_;  // null for file:// requests
+  std::vector<FileJob*> open_order_;            // jobs_ by size, largest first
   HashWorker worker_;                           // stopped before jobs_ go away
   TaskThread syncer_;                           // likewise
   std::map<CURL*, std::unique_ptr<SegmentTransfer>> transfers_;

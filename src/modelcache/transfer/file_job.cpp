@@ -208,9 +208,18 @@ void FileJob::use_effective_url(const std::string& url) {
   if (url.empty() || url == request_->url) return;
   effective_url_ = url;
   effective_same_origin_ = origin_of(url) == origin_of(request_->url);
+  host_ = net::url_authority(url);
 }
 
-void FileJob::drop_effective_url() { effective_url_.clear(); }
+void FileJob::drop_effective_url() {
+  effective_url_.clear();
+  host_ = net::url_authority(request_->url);
+}
+
+void FileJob::on_ranged_response(const std::string& url) {
+  ranges = RangeSupport::kYes;
+  if (!uses_effective_url()) use_effective_url(url);
+}
 
 Status FileJob::on_written(SegmentId id, std::uint64_t n) {
   plan_->advance(id, n);

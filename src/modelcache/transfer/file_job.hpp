@@ -77,6 +77,9 @@ class FileJob {
   void use_effective_url(const std::string& url);
   // The effective URL failed (an expired signed URL): back to the request's URL.
   void drop_effective_url();
+  // A ranged request was answered 206 with the right Content-Range by `url`
+  // (after redirects): the origin honours Range, and later requests go there.
+  void on_ranged_response(const std::string& url);
   // Bytes [pos, pos+n) of segment `id` were pwrite()n.
   Status on_written(SegmentId id, std::uint64_t n);
   // Hands written bytes to the follower and the journal (every few MiB, or now).
@@ -88,6 +91,8 @@ class FileJob {
 
   const FetchRequest& request() const { return *request_; }
   std::size_t index() const { return index_; }
+  // Where requests go now (the effective URL's host once known): what the
+  // per-host connection cap counts.
   const std::string& host() const { return host_; }
   int fd() const { return fd_.get(); }
   SegmentPlan& plan() { return *plan_; }

@@ -176,6 +176,9 @@ bool SegmentTransfer::check_head() {
   switch (check_.verdict) {
     case Verdict::kAccept:
       cursor_ = check_.body_offset;
+      // Known from the first response of a file, not after its first chunk: the
+      // loop then spreads the file over more connections, straight to that URL.
+      if (requested_ && job_->ranges != RangeSupport::kYes) job_->on_ranged_response(effective_url());
       // The single stream of an unknown-size file learns its size from the headers.
       if (check_.total && job_->plan().size() == kOpenEnd) job_->plan().learn_size(*check_.total);
       return true;

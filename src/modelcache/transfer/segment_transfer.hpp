@@ -45,11 +45,11 @@ class SegmentTransfer {
   SegmentTransfer& operator=(const SegmentTransfer&) = delete;
 
   CURL* easy() const { return easy_; }
+  // The host whose connection slot this transfer holds (FetchLoop's per-host cap).
+  std::string slot_host;
   FileJob& job() const { return *job_; }
   SegmentId segment_id() const { return id_; }
   const std::optional<std::string>& etag() const { return head_.etag; }
-  // Whether the response was a 206 that passed the checks.
-  bool got_partial() const { return checked_ && check_.verdict == Verdict::kAccept && requested_; }
   // The URL that answered, after redirects.
   std::string effective_url() const;
   // When a byte (or header) last arrived, or when the request went out.
