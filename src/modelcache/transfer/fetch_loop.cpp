@@ -58,14 +58,6 @@ FetchLoop::FetchLoop(const core::TransferSettings& settings,
     }
     jobs_.push_back(std::move(job));
   }
-  for (auto& job : jobs_) {
-    if (job) open_order_.push_back(job.get());
-  }
-  // Largest first; unknown sizes (kUnknownSize is the largest value) lead too:
-  // they may be large, and their single stream cannot be split anyway.
-  std::stable_sort(open_order_.begin(), open_order_.end(), [](const FileJob* a, const FileJob* b) {
-    return a->request().size > b->request().size;
-  });
   progress_.files_total = static_cast<int>(requests.size());
   progress_.files.resize(requests.size());
   for (std::size_t i = 0; i < requests.size(); ++i) progress_.files[i].total = requests[i].size;
@@ -202,13 +194,12 @@ bool FetchLoop::steal() {
   return true;
 }
 
-// The largest queued file that has a free slot for its host: big files take
-// the longest, so they start first, and small ones fill the slots around them
-// (on a Hub, the big files' bytes come from the CDN host, the small files' from
-// the Hub itself).
+// The next file in request order that has a free slot for its host (the
+// caller puts the files a reader needs first, and small ones, before the rest:
+// cache/blob_fetcher.cpp).
 bool FetchLoop::open_next_job() {
-  for (FileJob* job : open_order_) {
-    if (job->state == JobState::kQueued && has_slot(*job)) {
+  for (auto& job : jobs_) {
+    if (job && job->state == JobState::kQueued && has_slot(*job)) {
       open_job(*job);
       return true;
     }
@@ -275,6 +266,11 @@ void FetchLoop::on_done(CURL* easy, CURLcode rc) {
     SegmentState& st = job.segments().at(id);
     st.attempts = 1;  // retries count per chunk
     if (auto s = job.checkpoint(id, Flush::kNow); !s) return fail(job, s.error());
+    // The next chunk goes where the first was redirected: its slot moves there.
+    if (t.slot_host != job.host()) {
+      --active_per_host_[t.slot_host];
+      ++active_per_host_[t.slot_host = job.host()];
+    }
     curl_multi_add_handle(multi_.multi, easy);
     return;
   }

@@ -6,7 +6,7 @@
 // pieces of files already started (in request order; one connection per file
 // until its origin has answered a ranged request), then a steal of the largest
 // stealable range of a started file whose origin has shown it honours Range,
-// then the largest file not started. So files overlap: a connection with
+// then the next file. So files overlap: a connection with
 // nothing left to take in the current file starts the next one instead of
 // idling at its tail. The per-host cap counts the host a request goes to (a
 // Hub's CDN once a file's first request was redirected there).
@@ -90,7 +90,6 @@ class FetchLoop {
   std::optional<std::stop_callback<std::function<void()>>> wake_on_stop_;
   bool cancelled_ = false;
   std::vector<std::unique_ptr<FileJob>> jobs_;  // null for file:// requests
-  std::vector<FileJob*> open_order_;            // jobs_ by size, largest first
   HashWorker worker_;                           // stopped before jobs_ go away
   TaskThread syncer_;                           // likewise
   std::map<CURL*, std::unique_ptr<SegmentTransfer>> transfers_;
