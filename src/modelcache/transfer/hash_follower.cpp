@@ -75,6 +75,7 @@ HashFollower::HashFollower(util::UniqueFd fd, std::filesystem::path path,
 void HashFollower::written(ByteRange range) {
   std::lock_guard lock(mu_);
   written_.add(range);
+  unflushed_.add(range);
 }
 
 void HashFollower::seal(std::uint64_t size) {
@@ -84,14 +85,22 @@ void HashFollower::seal(std::uint64_t size) {
 }
 
 void HashFollower::start_writeback() {
-  // Bytes behind the hash cursor are final: ask the kernel to start writing them
-  // now, so the fdatasync after the last byte waits for the tail only instead of
-  // the whole file. A hint: errors surface at that fdatasync.
-  constexpr std::uint64_t kWritebackEvery = 32ull << 20;
-  if (sha_.pos - writeback_pos_ < kWritebackEvery) return;
-  ::sync_file_range(fd_.get(), static_cast<off_t>(writeback_pos_),
-                    static_cast<off_t>(sha_.pos - writeback_pos_), SYNC_FILE_RANGE_WRITE);
-  writeback_pos_ = sha_.pos;
+  // Written bytes are final (a range is written once): ask the kernel to start
+  // writing them now, every few MiB, so the fdatasync after the last byte waits
+  // for the tail only instead of the whole file. Not only behind the hash
+  // cursor: the pieces after the first arrive long before the cursor reaches
+  // them. A hint: errors surface at that fdatasync.
+  constexpr std::uint64_t kWritebackEvery = 16ull << 20;
+  RangeSet ranges;
+  {
+    std::lock_guard lock(mu_);
+    if (unflushed_.total() < kWritebackEvery) return;
+    std::swap(ranges, unflushed_);
+  }
+  for (const ByteRange& r : ranges.ranges()) {
+    ::sync_file_range(fd_.get(), static_cast<off_t>(r.begin), static_cast<off_t>(r.end - r.begin),
+                      SYNC_FILE_RANGE_WRITE);
+  }
 }
 
 void HashFollower::finish(Result<FileDigests> outcome) {
@@ -101,6 +110,7 @@ void HashFollower::finish(Result<FileDigests> outcome) {
 
 bool HashFollower::catch_up(std::span<char> buffer) {
   if (finished()) return false;
+  start_writeback();
   std::uint64_t ready = 0, size = 0;
   bool sealed = false;
   {
@@ -140,7 +150,6 @@ bool HashFollower::catch_up(std::span<char> buffer) {
       }
     }
     sha_pos_.store(sha_.pos, std::memory_order_relaxed);
-    start_writeback();
     return true;
   }
   bool level = sha_.pos == size && (!extra_algo_ || (extra_ && extra_->pos == size));

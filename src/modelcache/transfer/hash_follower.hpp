@@ -9,8 +9,9 @@
 // "blob <size>\0" before the content, so for a file of unknown size that hash
 // starts only once the size is known (it then re-reads from the start).
 //
-// It also starts the kernel's writeback of the bytes it has hashed, so that the
-// engine's final fdatasync has little left to wait for.
+// It also starts the kernel's writeback of written bytes as they arrive, in
+// order or not, so that the engine's final fdatasync has little left to wait
+// for (on this project's VMs the background flusher alone runs at ~300 MB/s).
 #pragma once
 
 #include <atomic>
@@ -82,13 +83,13 @@ class HashFollower {
 
   mutable std::mutex mu_;
   RangeSet written_;     // guarded by mu_
+  RangeSet unflushed_;   // guarded by mu_: written, writeback not started yet
   std::uint64_t size_;   // guarded by mu_; kUnknownSize until sealed when not given
   bool sealed_ = false;  // guarded by mu_
 
   // Touched only by the hashing thread (and read after finished_).
   Stream sha_{util::Hasher(util::HashAlgo::kSha256)};
   std::optional<Stream> extra_;      // created once the size is known
-  std::uint64_t writeback_pos_ = 0;  // writeback was started for bytes before this
   std::atomic<std::uint64_t> sha_pos_{0};
   std::atomic<bool> finished_{false};
   Result<FileDigests> outcome_;
