@@ -49,9 +49,6 @@ void ModelMetrics::record_inference(const std::string& id, bool ok, double secon
 std::string ModelMetrics::render() const {
   std::lock_guard lock(mutex_);
   std::string out;
-  auto header = [&](std::string_view name, std::string_view type, std::string_view help) {
-    prometheus_header(out, name, type, help);
-  };
   std::uint64_t ok = 0, failed = 0, evictions = 0;
   double seconds = 0;
   for (const auto& [id, m] : models_) {
@@ -60,16 +57,16 @@ std::string ModelMetrics::render() const {
     evictions += m.evictions;
     seconds += m.load_seconds;
   }
-  header("modelcache_model_loads_total", "counter", "Model loads by the manager, by result.");
+  prometheus_header(out, "modelcache_model_loads_total", "counter", "Model loads by the manager, by result.");
   out += fmt::format("modelcache_model_loads_total{{result=\"ok\"}} {}\n", ok);
   out += fmt::format("modelcache_model_loads_total{{result=\"failed\"}} {}\n", failed);
-  header("modelcache_model_load_seconds_total", "counter",
+  prometheus_header(out, "modelcache_model_load_seconds_total", "counter",
          "Seconds spent loading models (resolve, fetch, load).");
   out += fmt::format("modelcache_model_load_seconds_total {}\n", seconds);
-  header("modelcache_model_evictions_total", "counter",
+  prometheus_header(out, "modelcache_model_evictions_total", "counter",
          "Models unloaded to make room (LRU), not by request.");
   out += fmt::format("modelcache_model_evictions_total {}\n", evictions);
-  header("modelcache_model_loads_by_model_total", "counter", "Model loads, by model and result.");
+  prometheus_header(out, "modelcache_model_loads_by_model_total", "counter", "Model loads, by model and result.");
   for (const auto& [id, m] : models_) {
     if (m.loads_ok) {
       out += fmt::format("modelcache_model_loads_by_model_total{{model=\"{}\",result=\"ok\"}} {}\n",
@@ -81,14 +78,14 @@ std::string ModelMetrics::render() const {
           m.loads_failed);
     }
   }
-  header("modelcache_model_evictions_by_model_total", "counter", "LRU evictions, by model.");
+  prometheus_header(out, "modelcache_model_evictions_by_model_total", "counter", "LRU evictions, by model.");
   for (const auto& [id, m] : models_) {
     if (m.evictions) {
       out += fmt::format("modelcache_model_evictions_by_model_total{{model=\"{}\"}} {}\n",
                          label(id), m.evictions);
     }
   }
-  header("modelcache_inferences_total", "counter",
+  prometheus_header(out, "modelcache_inferences_total", "counter",
          "POST /v1/infer requests that reached a model, by result.");
   for (const auto& [id, m] : models_) {
     if (m.infer_ok) {
@@ -100,7 +97,7 @@ std::string ModelMetrics::render() const {
                          label(id), m.infer_error);
     }
   }
-  header("modelcache_inference_duration_seconds", "histogram",
+  prometheus_header(out, "modelcache_inference_duration_seconds", "histogram",
          "Time of successful inferences, by model.");
   for (const auto& [id, m] : models_) {
     if (!m.infer_ok) continue;

@@ -303,11 +303,15 @@ void FetchLoop::release(CURL* easy) {
   auto node = transfers_.extract(easy);
   FileJob& job = node.mapped()->job();
   const SegmentId id = node.mapped()->segment_id();
-  --active_per_host_[node.mapped()->slot_host];
-  --active_;
-  --job.active_transfers;
-  job.segments().at(id).active = false;
+  free_slot(*node.mapped());
   job.plan().set_fence(id, job.plan().segment(id).pos);
+}
+
+void FetchLoop::free_slot(const SegmentTransfer& t) {
+  --active_per_host_[t.slot_host];
+  --active_;
+  --t.job().active_transfers;
+  t.job().segments().at(t.segment_id()).active = false;
 }
 
 void FetchLoop::on_retry(FileJob& job, SegmentId id, const TransferOutcome& out) {
@@ -420,10 +424,7 @@ void FetchLoop::cancel_transfers(FileJob& job) {
       continue;
     }
     curl_multi_remove_handle(multi_.multi, it->first);
-    --active_per_host_[it->second->slot_host];
-    --active_;
-    --job.active_transfers;
-    job.segments().at(it->second->segment_id()).active = false;
+    free_slot(*it->second);
     it = transfers_.erase(it);
   }
 }

@@ -62,6 +62,8 @@ class FetchLoop {
   bool abort_stalled();
   void on_done(CURL* easy, CURLcode rc);
   void release(CURL* easy);
+  // Gives back the connection slot `t` holds (start() took it).
+  void free_slot(const SegmentTransfer& t);
   void on_retry(FileJob& job, SegmentId id, const TransferOutcome& out);
   void on_url_expired(FileJob& job, SegmentId id, const TransferOutcome& out);
   void on_all_bytes_in(FileJob& job);

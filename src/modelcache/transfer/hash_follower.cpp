@@ -84,19 +84,12 @@ void HashFollower::seal(std::uint64_t size) {
   sealed_ = true;
 }
 
-void HashFollower::start_writeback() {
+void HashFollower::start_writeback(const RangeSet& ranges) {
   // Written bytes are final (a range is written once): ask the kernel to start
-  // writing them now, every few MiB, so the fdatasync after the last byte waits
-  // for the tail only instead of the whole file. Not only behind the hash
-  // cursor: the pieces after the first arrive long before the cursor reaches
-  // them. A hint: errors surface at that fdatasync.
-  constexpr std::uint64_t kWritebackEvery = 16ull << 20;
-  RangeSet ranges;
-  {
-    std::lock_guard lock(mu_);
-    if (unflushed_.total() < kWritebackEvery) return;
-    std::swap(ranges, unflushed_);
-  }
+  // writing them now, so the fdatasync after the last byte waits for the tail
+  // only instead of the whole file. Not only behind the hash cursor: the pieces
+  // after the first arrive long before the cursor reaches them. A hint: errors
+  // surface at that fdatasync.
   for (const ByteRange& r : ranges.ranges()) {
     ::sync_file_range(fd_.get(), static_cast<off_t>(r.begin), static_cast<off_t>(r.end - r.begin),
                       SYNC_FILE_RANGE_WRITE);
@@ -110,15 +103,18 @@ void HashFollower::finish(Result<FileDigests> outcome) {
 
 bool HashFollower::catch_up(std::span<char> buffer) {
   if (finished()) return false;
-  start_writeback();
+  constexpr std::uint64_t kWritebackEvery = 16ull << 20;
   std::uint64_t ready = 0, size = 0;
   bool sealed = false;
+  RangeSet to_write_back;
   {
     std::lock_guard lock(mu_);
     ready = written_.contiguous_end(0);
     size = size_;
     sealed = sealed_;
+    if (unflushed_.total() >= kWritebackEvery) std::swap(to_write_back, unflushed_);
   }
+  start_writeback(to_write_back);
   if (size != kUnknownSize) ready = std::min(ready, size);
   if (extra_algo_ && !extra_ && size != kUnknownSize) {
     extra_.emplace(Stream{*extra_algo_ == core::DigestAlgo::kGitSha1

@@ -75,7 +75,7 @@ class HashFollower {
   HashFollower(util::UniqueFd fd, std::filesystem::path path, std::optional<core::DigestAlgo> extra,
                std::uint64_t size);
   void finish(Result<FileDigests> outcome);
-  void start_writeback();
+  void start_writeback(const RangeSet& ranges);
 
   util::UniqueFd fd_;
   std::filesystem::path path_;
